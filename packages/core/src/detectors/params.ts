@@ -1,0 +1,31 @@
+/**
+ * Parameter resolution for detectors: fills defaults from the schema, then validates.
+ * Errors name the parameter path and the problem so config loading can prefix the file and entry.
+ *
+ * @example
+ * const p = resolveParams(rollingZScore, { window: 60 }); // throws ParamError on bad input
+ */
+import { Value } from '@sinclair/typebox/value';
+import type { Static, TObject } from '@sinclair/typebox';
+import type { DetectorDef } from './contract.ts';
+
+export class ParamError extends Error {
+  readonly code = 'E_DETECTOR_PARAMS';
+  constructor(
+    readonly detectorType: string,
+    readonly problems: Array<{ path: string; message: string }>,
+  ) {
+    super(`${detectorType}: ${problems.map((p) => `${p.path || '/'} ${p.message}`).join('; ')}`);
+  }
+}
+
+export function resolveParams<P extends TObject>(def: DetectorDef<P, unknown, never>, raw: unknown): Static<P> {
+  const copy = Value.Clone(raw ?? {}) as unknown;
+  const withDefaults = Value.Default(def.params, copy) as unknown;
+  if (Value.Check(def.params, withDefaults)) return withDefaults;
+  const problems = [...Value.Errors(def.params, withDefaults)].slice(0, 10).map((e) => ({
+    path: e.path,
+    message: `${e.message}${e.value === undefined ? '' : `, got ${JSON.stringify(e.value)}`}`,
+  }));
+  throw new ParamError(def.type, problems);
+}
