@@ -80,6 +80,8 @@ export interface SourceOutput {
   emitRaw(raw: unknown, where: string): Promise<void>;
   /** A ground-truth label (the simulator's). */
   label(label: Label): Promise<void>;
+  /** A record the source itself could not read (bad JSON, oversized): dead-lettered with the reason. */
+  reject(raw: string, where: string, reason: string): Promise<void>;
 }
 
 export interface Source {

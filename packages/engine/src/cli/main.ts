@@ -1,0 +1,199 @@
+/**
+ * The `retimuad` command line. Each command's `--help` explains its options.
+ *
+ * @example
+ * retimuad run                                   # embedded system + dashboard
+ * retimuad validate examples/plant.yaml
+ * retimuad simulate --duration-secs 600 --out data/sim
+ * retimuad score --input data.csv --out scored.csv
+ */
+import { writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, loadConfigFile } from '../config/load.ts';
+import { buildJsonSchema } from '../config/schema.ts';
+import { componentSchemas } from '../runtime/registry.ts';
+import { runCommand } from './run.ts';
+import { runScore } from './score.ts';
+import { runSimulate } from './simulate.ts';
+import { runEvalNab } from './eval.ts';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+export const DEFAULT_CONFIG = join(repoRoot, 'examples/plant.yaml');
+export const DEFAULT_SCORE_CONFIG = join(repoRoot, 'examples/score.yaml');
+
+const int = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative whole number, got "${v}"`);
+  return n;
+};
+const list = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+
+const program = new Command('retimuad')
+  .description(
+    'RETIMU-AD: real-time multimodal anomaly detection for critical infrastructure.\n' +
+      'Sensor readings, logs, audio and camera frames go through stream detectors and a correlator\n' +
+      'that raises incidents; everything is stored and shown on a web dashboard.',
+  )
+  .showHelpAfterError('(run with --help for usage)')
+  .configureHelp({ sortSubcommands: false });
+
+program
+  .command('run')
+  .description('Start the embedded system: simulator (or the config\'s sources) → detectors → correlator → store, alerts and dashboard. Ctrl-C stops it gracefully with a checkpoint; the next run resumes from it.')
+  .option('-c, --config <file>', 'pipeline config (YAML)', DEFAULT_CONFIG)
+  .option('-p, --port <port>', 'dashboard/API port (overrides the config)', int('--port'))
+  .option('--host <address>', 'address to listen on (overrides the config; default 127.0.0.1)')
+  .option('--data-dir <dir>', 'where state, blobs, the store and logs go (overrides the config)')
+  .option('--fresh', 'ignore an existing checkpoint and start detectors from scratch', false)
+  .option('--log-level <level>', 'log level for data/retimuad.log (trace, debug, info, warn, error)')
+  .action(async (o: { config: string; port?: number; host?: string; dataDir?: string; fresh: boolean; logLevel?: string }) => {
+    await runCommand({
+      config: o.config,
+      fresh: o.fresh,
+      ...(o.port !== undefined ? { port: o.port } : {}),
+      ...(o.host !== undefined ? { host: o.host } : {}),
+      ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}),
+      ...(o.logLevel !== undefined ? { logLevel: o.logLevel } : {}),
+    });
+  });
+
+program
+  .command('validate')
+  .description('Check a pipeline config: syntax, types, known components, parameters. Errors name the file, line, path and what was expected.')
+  .argument('<config>', 'pipeline config (YAML)')
+  .action(async (file: string) => {
+    const cfg = await loadConfigFile(file, componentSchemas());
+    process.stdout.write(
+      `${file}: valid — ${cfg.sources.length} source(s), ${cfg.detectors.length} detector(s), ${cfg.sinks.length} sink(s)\n`,
+    );
+  });
+
+program
+  .command('simulate')
+  .description('Run the water-treatment plant simulator as fast as possible and write its streams and ground-truth labels to files (or JSON lines to stdout).')
+  .option('--seed <n>', 'random seed (same seed and start time give identical output)', int('--seed'), 42)
+  .option('--duration-secs <n>', 'simulated seconds', int('--duration-secs'), 600)
+  .option('--start <time>', 'simulated start time (ISO-8601); default 2026-01-01T00:00:00Z')
+  .option('--scenarios <names>', 'comma-separated scenarios to schedule (default: the built-in programme)', list)
+  .option('-o, --out <dir>', 'output directory (readings.jsonl, logs.jsonl, audio.jsonl, image.jsonl, media/, labels.json)')
+  .option('--stdout', 'write every event as one JSON line to stdout instead', false)
+  .action(async (o: { seed: number; durationSecs: number; start?: string; scenarios?: string[]; out?: string; stdout: boolean }) => {
+    if (o.out === undefined && !o.stdout) throw new InvalidArgumentError('give --out DIR or --stdout');
+    const startTime = o.start === undefined ? Date.UTC(2026, 0, 1) : Date.parse(o.start);
+    if (Number.isNaN(startTime)) throw new InvalidArgumentError(`--start: cannot read "${o.start}" as a time`);
+    await runSimulate({
+      seed: o.seed,
+      durationSecs: o.durationSecs,
+      startTime,
+      stdout: o.stdout,
+      ...(o.out !== undefined ? { outDir: o.out } : {}),
+      ...(o.scenarios !== undefined ? { scenarios: o.scenarios } : {}),
+    });
+  });
+
+program
+  .command('score')
+  .description(
+    'Replay a CSV or JSON-lines file through a pipeline\'s detectors offline and write one row per input row with anomaly_score, is_anomaly and reason. Each value column becomes a signal; key columns name the asset. Rejected rows are reported with their line and kept in OUT.deadletters.jsonl.',
+  )
+  .option('-c, --config <file>', 'pipeline config whose detectors to use', DEFAULT_SCORE_CONFIG)
+  .requiredOption('-i, --input <file>', 'input CSV (any separator) or JSON lines (.jsonl)')
+  .requiredOption('-o, --out <file>', 'output file (same format as the input)')
+  .option('--timestamp-col <name>', 'timestamp column (ISO-8601 or epoch s/ms; default: a column named timestamp/time/ts, else one row per --interval-secs)')
+  .option('--key-cols <names>', 'comma-separated columns that identify the asset', list)
+  .option('--value-cols <names>', 'comma-separated numeric columns to score (default: all other columns)', list)
+  .option('--sep <char>', 'CSV separator (default: sniffed from the header among , ; tab |)')
+  .option('--interval-secs <n>', 'seconds between rows when there is no timestamp column', Number, 1)
+  .option('--no-progress', 'no progress bar')
+  .action(
+    async (o: {
+      config: string;
+      input: string;
+      out: string;
+      timestampCol?: string;
+      keyCols?: string[];
+      valueCols?: string[];
+      sep?: string;
+      intervalSecs: number;
+      progress: boolean;
+    }) => {
+      const config = await loadConfigFile(o.config, componentSchemas());
+      const sep = o.sep === '\\t' || o.sep === 'tab' ? '\t' : o.sep;
+      const summary = await runScore({
+        config,
+        input: o.input,
+        out: o.out,
+        progress: o.progress,
+        intervalSecs: o.intervalSecs,
+        warn: (m) => process.stderr.write(`${m}\n`),
+        ...(sep !== undefined ? { sep } : {}),
+        ...(o.timestampCol !== undefined ? { timestampCol: o.timestampCol } : {}),
+        ...(o.keyCols !== undefined ? { keyCols: o.keyCols } : {}),
+        ...(o.valueCols !== undefined ? { valueCols: o.valueCols } : {}),
+      });
+      process.stdout.write(
+        `${o.out}: ${summary.rows} rows, ${summary.scored} scored, ${summary.flagged} flagged, ${summary.rejected} rejected` +
+          `${summary.rejected > 0 ? ` (see ${summary.deadLetterFile})` : ''}, ${summary.incidents} incident(s)\n` +
+          `columns: time=${summary.columns.timestamp ?? '(row order)'} keys=[${summary.columns.keys.join(', ')}] values=[${summary.columns.values.join(', ')}]\n`,
+      );
+    },
+  );
+
+const evalCmd = program.command('eval').description('Measure detection quality on labelled benchmarks.');
+evalCmd
+  .command('nab')
+  .description(
+    'Run a pipeline\'s detectors over the Numenta Anomaly Benchmark corpus strictly as a stream, write NAB-format results and print the standard, low-FP and low-FN scores (thresholds optimised by an exact sweep).',
+  )
+  .requiredOption('--data <dir>', 'the NAB corpus folder (with data/, labels/, config/)')
+  .option('-c, --config <file>', 'pipeline config whose detectors to run', join(repoRoot, 'examples/nab.yaml'))
+  .option('-o, --out <dir>', 'write NAB-format result CSVs here')
+  .option('--files <names>', 'comma-separated subset of corpus files (e.g. realKnownCause/nyc_taxi.csv)', list)
+  .option('--per-file', 'also print per-file scores', false)
+  .addOption(new Option('--json <file>', 'write the full result as JSON'))
+  .action(async (o: { data: string; config: string; out?: string; files?: string[]; perFile: boolean; json?: string }) => {
+    const config = await loadConfigFile(o.config, componentSchemas());
+    await runEvalNab({
+      config,
+      dataDir: o.data,
+      perFile: o.perFile,
+      ...(o.out !== undefined ? { outDir: o.out } : {}),
+      ...(o.files !== undefined ? { files: o.files } : {}),
+      ...(o.json !== undefined ? { jsonFile: o.json } : {}),
+    });
+  });
+
+program
+  .command('schema')
+  .description('Print (or write) the JSON Schema of pipeline configs, with every component type\'s options.')
+  .option('-o, --out <file>', 'write to this file instead of stdout')
+  .action(async (o: { out?: string }) => {
+    const c = componentSchemas();
+    const schema = buildJsonSchema({
+      sources: c.sources,
+      sinks: c.sinks,
+      detectors: Object.fromEntries(Object.entries(c.detectors).map(([k, d]) => [k, d.params])),
+    });
+    const text = `${JSON.stringify(schema, null, 2)}\n`;
+    if (o.out !== undefined) await writeFile(o.out, text);
+    else process.stdout.write(text);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`Invalid config:\n${err.message}\n`);
+    process.exit(2);
+  }
+  const e = err as Error & { code?: string };
+  process.stderr.write(`retimuad: ${e.code !== undefined ? `[${e.code}] ` : ''}${e.message}\n`);
+  if (process.env['RETIMUAD_DEBUG'] !== undefined) process.stderr.write(`${e.stack ?? ''}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,164 @@
+/**
+ * The pipeline config: its TypeBox schema (the type, the validator and the published JSON
+ * Schema are one definition). Component-specific options are validated against each
+ * component's own params schema, looked up by `type:` in the registries.
+ *
+ * @example
+ * version: 1
+ * sources: [{ id: plant, type: simulator, seed: 42 }]
+ * detectors:
+ *   - id: level-z
+ *     type: rolling_zscore
+ *     select: { kind: reading, metric: level_mm }
+ *     params: { window_secs: 300, threshold_z: 4 }
+ * sinks: [{ id: store, type: embedded_store }]
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { CorrelatorParams } from '../../../core/src/correlator/index.ts';
+
+export const Selector = Type.Object(
+  {
+    kind: Type.Union([Type.Literal('reading'), Type.Literal('log'), Type.Literal('audio'), Type.Literal('image')], {
+      default: 'reading',
+      description: 'Which modality the detector reads.',
+    }),
+    metric: Type.Optional(
+      Type.Union([Type.String(), Type.Array(Type.String())], {
+        description: 'Reading metric name(s); `*` matches any run of characters, e.g. `flow_*`.',
+      }),
+    ),
+    asset: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())], { description: 'Asset name glob(s).' })),
+    stage: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())], { description: 'Process stage(s).' })),
+    level: Type.Optional(Type.Array(Type.String(), { description: 'Log levels to count (logs only).' })),
+    fields: Type.Optional(
+      Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {
+        description: 'Field equality filter, e.g. {"event.outcome": "failure"}.',
+      }),
+    ),
+    value_field: Type.Optional(
+      Type.String({ description: 'For logs: a numeric field to use as the value (default: each event counts 1).' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type Selector = Static<typeof Selector>;
+
+export const KeyPart = Type.Union([Type.Literal('site'), Type.Literal('asset'), Type.Literal('metric'), Type.Literal('stage')]);
+export type KeyPart = Static<typeof KeyPart>;
+
+export const DetectorEntry = Type.Object(
+  {
+    id: Type.String({ pattern: '^[A-Za-z0-9_.\\-]+$', description: 'Unique name of this detector instance.' }),
+    type: Type.String({ description: 'Detector type, e.g. rolling_zscore.' }),
+    select: Type.Optional(Selector),
+    key: Type.Array(KeyPart, {
+      default: ['site', 'asset', 'metric'],
+      description: 'What state is kept per: each distinct combination gets its own state.',
+    }),
+    params: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Detector parameters.' })),
+    overrides: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            asset: Type.String({ description: 'Asset name glob the override applies to.' }),
+            params: Type.Record(Type.String(), Type.Unknown()),
+          },
+          { additionalProperties: false },
+        ),
+        { description: 'Per-asset parameter overrides (e.g. per-asset limits).' },
+      ),
+    ),
+    min_score_to_store: Type.Number({
+      minimum: 0,
+      maximum: 1,
+      default: 0,
+      description: 'Scores below this are not written to the store (charts); anomalies are always written.',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type DetectorEntry = Static<typeof DetectorEntry>;
+
+export const ApiConfig = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true }),
+    host: Type.String({ default: '127.0.0.1', description: 'Address to listen on; loopback by default.' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+  },
+  { additionalProperties: false },
+);
+
+export const RuntimeConfig = Type.Object(
+  {
+    queue_capacity: Type.Integer({ minimum: 1, default: 10000, description: 'Bounded queue between sources and detectors.' }),
+    batch_max: Type.Integer({ minimum: 1, default: 1000, description: 'Most records per sink write.' }),
+    flush_interval_ms: Type.Integer({ minimum: 1, default: 250, description: 'Longest a record waits before sinks see it.' }),
+    checkpoint_interval_secs: Type.Number({ minimum: 0, default: 30, description: '0 writes checkpoints only at shutdown.' }),
+    idle_advance_secs: Type.Number({
+      minimum: 0,
+      default: 5,
+      description:
+        'In live mode, when no event arrives for this long, event time is advanced by the wall clock so silence and incident resolution are still detected.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+/** Component entries: id + type + the component's own options (validated against its schema). */
+const ComponentEntry = Type.Object(
+  { id: Type.String({ pattern: '^[A-Za-z0-9_.\\-]+$' }), type: Type.String() },
+  { additionalProperties: true },
+);
+
+export const PipelineConfig = Type.Object(
+  {
+    version: Type.Literal(1),
+    site: Type.String({ default: 'plant-a', description: 'Site name given to records that carry none.' }),
+    data_dir: Type.String({ default: 'data', description: 'State, blobs and the embedded store (relative to the config file).' }),
+    sources: Type.Array(ComponentEntry, { minItems: 1 }),
+    detectors: Type.Array(DetectorEntry, { default: [] }),
+    correlator: Type.Optional(Type.Partial(CorrelatorParams)),
+    sinks: Type.Array(ComponentEntry, { default: [] }),
+    api: Type.Optional(Type.Partial(ApiConfig)),
+    runtime: Type.Optional(Type.Partial(RuntimeConfig)),
+  },
+  { additionalProperties: false },
+);
+export type PipelineConfigRaw = Static<typeof PipelineConfig>;
+
+/** Builds the published JSON Schema with each component type's own options spelled out. */
+export function buildJsonSchema(components: {
+  sources: Record<string, TSchema>;
+  sinks: Record<string, TSchema>;
+  detectors: Record<string, TSchema>;
+}): unknown {
+  const entry = (kind: string, types: Record<string, TSchema>) =>
+    Type.Union(
+      Object.entries(types).map(([name, schema]) =>
+        Type.Composite([
+          Type.Object({ id: Type.String(), type: Type.Literal(name, { description: `${kind} type` }) }),
+          schema as ReturnType<typeof Type.Object>,
+        ]),
+      ),
+    );
+  const detector = Type.Union(
+    Object.entries(components.detectors).map(([name, params]) =>
+      Type.Composite([Type.Omit(DetectorEntry, ['type', 'params']), Type.Object({ type: Type.Literal(name), params: Type.Optional(params) })]),
+    ),
+  );
+  const schema = Type.Object(
+    {
+      version: Type.Literal(1),
+      site: Type.Optional(Type.String()),
+      data_dir: Type.Optional(Type.String()),
+      sources: Type.Array(entry('source', components.sources), { minItems: 1 }),
+      detectors: Type.Optional(Type.Array(detector)),
+      correlator: Type.Optional(Type.Partial(CorrelatorParams)),
+      sinks: Type.Optional(Type.Array(entry('sink', components.sinks))),
+      api: Type.Optional(Type.Partial(ApiConfig)),
+      runtime: Type.Optional(Type.Partial(RuntimeConfig)),
+    },
+    { additionalProperties: false, title: 'RETIMU-AD pipeline config' },
+  );
+  return { $schema: 'https://json-schema.org/draft/2020-12/schema', ...JSON.parse(JSON.stringify(schema)) };
+}

@@ -1,0 +1,305 @@
+/**
+ * The live pipeline: sources → validation (bad records → dead letters) → bounded queue →
+ * processor (detectors, correlator) → batched sinks. Checkpoints the processor's keyed state
+ * periodically and at shutdown, and resumes from the last checkpoint on start.
+ *
+ * @example
+ * const p = new Pipeline({ config, sources, sinks, logger, metrics, blobs });
+ * await p.start();           // restores the checkpoint if one exists
+ * process.on('SIGTERM', () => void p.stop());
+ * await p.done;              // resolves after sources end (offline) or stop() (live)
+ */
+import { mkdir, readFile, rename, writeFile, appendFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { decodeEvent } from '../../../core/src/schema/validate.ts';
+import type { Event, Label } from '../../../core/src/schema/events.ts';
+import type { PipelineConfig } from '../config/load.ts';
+import { BoundedQueue } from './queue.ts';
+import { Processor, type ProcessorSnapshot } from './processor.ts';
+import type { Metrics } from './metrics.ts';
+import {
+  systemClock,
+  type BlobStore,
+  type Clock,
+  type ComponentContext,
+  type DeadLetter,
+  type Sink,
+  type SinkRecord,
+  type Source,
+  type SourceOutput,
+} from './types.ts';
+
+export interface PipelineOptions {
+  config: PipelineConfig;
+  sources: Source[];
+  sinks: Sink[];
+  logger: Logger;
+  metrics: Metrics;
+  blobs: BlobStore;
+  clock?: Clock;
+  /** Ignore an existing checkpoint. */
+  fresh?: boolean;
+  /** Live mode advances event time by the wall clock when idle; offline replays never do. */
+  live_time?: boolean;
+}
+
+const MAX_RAW_CHARS = 8192;
+
+export class Pipeline {
+  readonly processor: Processor;
+  private readonly queue: BoundedQueue<{ event: Event } | { label: Label }>;
+  private readonly abort = new AbortController();
+  private readonly pending: SinkRecord[] = [];
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly stateDir: string;
+  private readonly deadLetterFile: string;
+  private lastFlush = 0;
+  private lastCheckpoint = 0;
+  private lastEventWall = 0;
+  private lastTickTime = 0;
+  private dlSeq = 0;
+  private stopping = false;
+  private resolveDone!: () => void;
+  readonly done: Promise<void>;
+  readonly startedAt: number;
+
+  constructor(private readonly opts: PipelineOptions) {
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.logger.child({ component: 'pipeline' });
+    this.processor = new Processor(opts.config.detectors, opts.config.correlator);
+    this.queue = new BoundedQueue(opts.config.runtime.queue_capacity);
+    this.stateDir = join(opts.config.dataDir, 'state');
+    this.deadLetterFile = join(opts.config.dataDir, 'deadletters.jsonl');
+    this.done = new Promise((r) => (this.resolveDone = r));
+    this.startedAt = this.clock.now();
+  }
+
+  get queueDepth(): number {
+    return this.queue.size;
+  }
+  get queueCapacity(): number {
+    return this.queue.capacity;
+  }
+  get deadLetterCount(): number {
+    return this.dlSeq;
+  }
+
+  get checkpointFile(): string {
+    return join(this.stateDir, 'checkpoint.json');
+  }
+
+  /** Restores the checkpoint, starts sources and the processing loop. */
+  async start(): Promise<{ restored: boolean }> {
+    await mkdir(this.stateDir, { recursive: true });
+    let restored = false;
+    if (this.opts.fresh !== true) restored = await this.restore();
+    const sourcesDone = Promise.all(this.opts.sources.map((s) => this.runSource(s))).then(() => {
+      this.log.info('all sources finished');
+      this.queue.close();
+    });
+    void this.loop().then(
+      async () => {
+        await sourcesDone;
+        await this.finish();
+      },
+      (err: unknown) => {
+        this.log.error({ err }, 'processing loop failed');
+        void this.finish().finally(() => process.exitCode ?? (process.exitCode = 1));
+      },
+    );
+    return { restored };
+  }
+
+  /** Graceful stop: sources stop, the queue drains, sinks flush, a checkpoint is written. */
+  async stop(): Promise<void> {
+    if (!this.stopping) {
+      this.stopping = true;
+      this.log.info('stopping: draining queue and writing checkpoint');
+      this.abort.abort();
+      this.queue.close();
+    }
+    await this.done;
+  }
+
+  private async runSource(source: Source): Promise<void> {
+    const m = this.opts.metrics.component(source.id, 'source');
+    const ctx: ComponentContext = {
+      id: source.id,
+      logger: this.opts.logger.child({ component: source.id }),
+      metrics: m,
+      clock: this.clock,
+      signal: this.abort.signal,
+      dataDir: this.opts.config.dataDir,
+      blobs: this.opts.blobs,
+    };
+    const push = async (item: { event: Event } | { label: Label }) => {
+      if (this.queue.isClosed) return;
+      try {
+        await this.queue.push(item);
+      } catch {
+        // closed while waiting: shutdown in progress; the source stops at its next abort check
+      }
+    };
+    const out: SourceOutput = {
+      emit: (event) => {
+        m.received(1, event.kind);
+        const r = decodeEvent(event, { now: this.clock.now(), source: source.id, site: this.opts.config.site });
+        if (!r.ok) return this.deadLetter(source.id, `${source.id} event ${String(event.id)}`, r.reason, event);
+        return push({ event: r.event });
+      },
+      emitRaw: (raw, where) => {
+        m.received(1, 'raw');
+        const r = decodeEvent(raw, { now: this.clock.now(), source: source.id, site: this.opts.config.site });
+        if (!r.ok) return this.deadLetter(source.id, where, r.reason, raw);
+        return push({ event: r.event });
+      },
+      label: (label) => push({ label }),
+      reject: (raw, where, reason) => {
+        m.received(1, 'raw');
+        return this.deadLetter(source.id, where, reason, raw);
+      },
+    };
+    try {
+      await source.run(out, ctx);
+    } catch (err) {
+      m.error((err as Error).message);
+      this.log.error({ err, source: source.id }, 'source failed');
+    }
+  }
+
+  /** Keeps a rejected record with its reason: always in data/deadletters.jsonl, and in sinks that want them. */
+  async deadLetter(component: string, where: string, reason: string, raw: unknown): Promise<void> {
+    this.opts.metrics.component(component, 'source').discarded(reasonClass(reason));
+    let text: string;
+    try {
+      text = typeof raw === 'string' ? raw : (JSON.stringify(raw) ?? String(raw));
+    } catch {
+      text = String(raw);
+    }
+    const dl: DeadLetter = {
+      id: `dl-${this.clock.now()}-${++this.dlSeq}`,
+      time: this.clock.now(),
+      component,
+      where,
+      reason,
+      raw: text.length > MAX_RAW_CHARS ? `${text.slice(0, MAX_RAW_CHARS)}…[truncated ${text.length - MAX_RAW_CHARS} chars]` : text,
+    };
+    await appendFile(this.deadLetterFile, `${JSON.stringify(dl)}\n`);
+    this.pending.push({ type: 'deadletter', deadLetter: dl });
+  }
+
+  private async loop(): Promise<void> {
+    const rt = this.opts.config.runtime;
+    const procMetrics = this.opts.metrics.component('detectors', 'processor');
+    for (;;) {
+      const item = await this.queue.take(Math.min(rt.flush_interval_ms, 200));
+      const now = this.clock.now();
+      if (item !== undefined) {
+        if ('label' in item) {
+          this.pending.push({ type: 'label', label: item.label });
+        } else {
+          const e = item.event;
+          this.lastEventWall = now;
+          procMetrics.received(1, e.kind);
+          const before = this.pending.length;
+          this.pending.push({ type: 'event', event: e });
+          this.processor.process(e, this.pending);
+          this.opts.metrics.latency.observe(Math.max(0, now - e.ingestTime) / 1000);
+          procMetrics.emitted(this.pending.length - before - 1, 'output');
+        }
+        if (this.processor.eventTime - this.lastTickTime >= 1000) this.tick(this.processor.eventTime);
+      } else if (this.queue.isClosed) {
+        break;
+      } else if (this.opts.live_time === true && this.lastEventWall > 0) {
+        // Idle in live mode: let event time follow the wall clock so silence is noticed.
+        const idleMs = now - this.lastEventWall;
+        if (idleMs >= rt.idle_advance_secs * 1000) this.tick(this.processor.eventTime + (now - Math.max(this.lastTickWall, this.lastEventWall)));
+      }
+      this.opts.metrics.queueDepth.set(this.queue.size);
+      if (this.pending.length >= rt.batch_max || now - this.lastFlush >= rt.flush_interval_ms) await this.flush();
+      if (rt.checkpoint_interval_secs > 0 && now - this.lastCheckpoint >= rt.checkpoint_interval_secs * 1000) {
+        await this.checkpoint();
+      }
+    }
+  }
+
+  private lastTickWall = 0;
+  private tick(time: number): void {
+    this.processor.advance(time, this.pending);
+    this.lastTickTime = time;
+    this.lastTickWall = this.clock.now();
+    this.opts.metrics.openIncidents.set(this.processor.openIncidents().length);
+  }
+
+  /** Sends pending records to sinks, each getting only the record types it accepts. */
+  async flush(): Promise<void> {
+    this.lastFlush = this.clock.now();
+    if (this.pending.length === 0) return;
+    const batch = this.pending.splice(0);
+    await Promise.all(
+      this.opts.sinks.map(async (sink) => {
+        const mine = batch.filter((r) => sink.accepts.has(r.type));
+        if (mine.length === 0) return;
+        const m = this.opts.metrics.component(sink.id, 'sink');
+        m.received(mine.length, 'record');
+        try {
+          await sink.write(mine);
+          m.emitted(mine.length, 'record');
+        } catch (err) {
+          // The sink gave up after its own retries: keep the records on disk so nothing is lost.
+          m.discarded('delivery_failed', mine.length);
+          m.error((err as Error).message);
+          this.log.error({ err, sink: sink.id, records: mine.length }, 'sink write failed; records spilled to disk');
+          await appendFile(join(this.opts.config.dataDir, `undelivered-${sink.id}.jsonl`), mine.map((r) => JSON.stringify(r)).join('\n') + '\n');
+        }
+      }),
+    );
+  }
+
+  async checkpoint(): Promise<void> {
+    this.lastCheckpoint = this.clock.now();
+    const snap = this.processor.snapshot();
+    const tmp = `${this.checkpointFile}.tmp`;
+    await writeFile(tmp, JSON.stringify({ savedAt: this.clock.now(), ...snap }));
+    await rename(tmp, this.checkpointFile);
+  }
+
+  private async restore(): Promise<boolean> {
+    let text: string;
+    try {
+      text = await readFile(this.checkpointFile, 'utf8');
+    } catch {
+      return false;
+    }
+    const snap = JSON.parse(text) as ProcessorSnapshot;
+    const r = this.processor.restore(snap);
+    this.lastTickTime = snap.watermark;
+    this.log.info({ restored: r.restored, fresh: r.fresh, watermark: new Date(snap.watermark).toISOString() }, 'resumed from checkpoint');
+    return true;
+  }
+
+  private async finish(): Promise<void> {
+    try {
+      await this.flush();
+      await this.checkpoint();
+      for (const sink of this.opts.sinks) {
+        try {
+          await sink.close();
+        } catch (err) {
+          this.log.error({ err, sink: sink.id }, 'sink close failed');
+        }
+      }
+      this.log.info({ checkpoint: this.checkpointFile }, 'pipeline stopped');
+    } finally {
+      this.resolveDone();
+    }
+  }
+}
+
+/** Groups reasons for the metric label: the field path, not the value, so label cardinality stays bounded. */
+function reasonClass(reason: string): string {
+  const m = /^(\/[A-Za-z0-9_./]*)/.exec(reason);
+  return m?.[1] !== undefined ? `invalid${m[1]}` : 'invalid';
+}
