@@ -150,4 +150,10 @@ export async function runCommand(opts: RunOptions): Promise<void> {
   process.once('SIGINT', () => onSignal('SIGINT'));
   process.once('SIGTERM', () => onSignal('SIGTERM'));
   await sys.pipeline.done;
+  if (sys.url !== undefined) {
+    // Finite sources ended: keep the dashboard up for inspection until a signal arrives.
+    process.stdout.write(`All sources finished; the dashboard stays up at ${sys.url} until Ctrl-C.\n`);
+    await new Promise(() => {});
+  }
+  await sys.stop();
 }

@@ -11,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { Value } from '@sinclair/typebox/value';
+import '../../../core/src/schema/formats.ts';
 import type { TSchema, Static } from '@sinclair/typebox';
 import { ApiConfig, PipelineConfig, RuntimeConfig, DetectorEntry } from './schema.ts';
 import { CorrelatorParams, type CorrelatorParams as CorrelatorParamsT } from '../../../core/src/correlator/index.ts';
@@ -106,7 +107,8 @@ export function parseConfig(text: string, file: string, schemas: ComponentSchema
         if (seen.has(path)) continue;
         seen.add(path);
         const got = e.value === undefined ? 'nothing' : JSON.stringify(e.value);
-        problems.push({ path, message: `${e.message.replace(/^Expected/, 'expected')}, got ${got}`, ...locate(path) });
+        const about = typeof e.schema.description === 'string' ? ` (${e.schema.description})` : '';
+        problems.push({ path, message: `${e.message.replace(/^Expected/, 'expected')}, got ${got}${about}`, ...locate(path) });
       }
     }
     return v;

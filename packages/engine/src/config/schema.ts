@@ -68,6 +68,12 @@ export const DetectorEntry = Type.Object(
         { description: 'Per-asset parameter overrides (e.g. per-asset limits).' },
       ),
     ),
+    mode_signals: Type.Optional(
+      Type.Array(Type.String({ pattern: '^[^/]+/[^/]+$' }), {
+        description:
+          'Operating-mode signals as "asset/metric" (e.g. "P-301/state"). State is kept apart for each combination of their current values, so a pump switching off is judged against "off" behaviour, not flagged as a drop.',
+      }),
+    ),
     min_score_to_store: Type.Number({
       minimum: 0,
       maximum: 1,

@@ -19,6 +19,7 @@ async function runOnce(dataDir: string, source: Source, sink: MemorySink, fresh 
   });
   const r = await p.start();
   await p.done;
+  await p.stop();
   return { p, restored: r.restored };
 }
 

@@ -7,7 +7,8 @@
  * const p = new Pipeline({ config, sources, sinks, logger, metrics, blobs });
  * await p.start();           // restores the checkpoint if one exists
  * process.on('SIGTERM', () => void p.stop());
- * await p.done;              // resolves after sources end (offline) or stop() (live)
+ * await p.done;              // drained and checkpointed: after sources end (offline) or stop()
+ * await p.stop();            // also closes the sinks
  */
 import { mkdir, readFile, rename, writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -112,7 +113,7 @@ export class Pipeline {
     return { restored };
   }
 
-  /** Graceful stop: sources stop, the queue drains, sinks flush, a checkpoint is written. */
+  /** Graceful stop: sources stop, the queue drains, sinks flush, a checkpoint is written, sinks close. */
   async stop(): Promise<void> {
     if (!this.stopping) {
       this.stopping = true;
@@ -121,6 +122,23 @@ export class Pipeline {
       this.queue.close();
     }
     await this.done;
+    await this.closeSinks();
+  }
+
+  private sinksClosed: Promise<void> | undefined;
+  /** Closes every sink once; `done` leaves them open so the API can still read the store. */
+  closeSinks(): Promise<void> {
+    this.sinksClosed ??= (async () => {
+      for (const sink of this.opts.sinks) {
+        try {
+          await sink.close();
+        } catch (err) {
+          this.log.error({ err, sink: sink.id }, 'sink close failed');
+        }
+      }
+      this.log.info('sinks closed');
+    })();
+    return this.sinksClosed;
   }
 
   private async runSource(source: Source): Promise<void> {
@@ -284,14 +302,7 @@ export class Pipeline {
     try {
       await this.flush();
       await this.checkpoint();
-      for (const sink of this.opts.sinks) {
-        try {
-          await sink.close();
-        } catch (err) {
-          this.log.error({ err, sink: sink.id }, 'sink close failed');
-        }
-      }
-      this.log.info({ checkpoint: this.checkpointFile }, 'pipeline stopped');
+      this.log.info({ checkpoint: this.checkpointFile }, 'pipeline drained');
     } finally {
       this.resolveDone();
     }

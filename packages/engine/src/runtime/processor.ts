@@ -25,6 +25,8 @@ export interface ProcessorSnapshot {
   watermark: number;
   detectors: Record<string, { type: string; stateVersion: number; states: Record<string, unknown> }>;
   correlator: CorrelatorState;
+  /** Latest reading values by "site/asset/metric" (rule fields, operating modes). */
+  signals?: Record<string, number>;
 }
 
 export class CheckpointError extends Error {
@@ -94,6 +96,8 @@ export class Processor {
   private correlatorState: CorrelatorState;
   private watermark = 0;
   private readonly latest = new Map<string, Record<string, Scalar>>();
+  /** Latest value of every reading by "site/asset/metric", for operating-mode keys. */
+  private readonly siteSignals = new Map<string, number>();
   private readonly collector = new Collector();
   /** Counts per detector instance, for health. */
   readonly stats = new Map<string, { steps: number; anomalies: number; keys: number }>();
@@ -129,13 +133,16 @@ export class Processor {
       signals = {};
       this.latest.set(assetKey, signals);
     }
-    if (e.kind === 'reading') signals[e.metric] = e.value;
+    if (e.kind === 'reading') {
+      signals[e.metric] = e.value;
+      this.siteSignals.set(`${e.site}/${e.asset}/${e.metric}`, e.value);
+    }
 
     for (const inst of this.instances) {
       if (!inst.match(e)) continue;
       const value = observedValue(e, inst.cfg.select);
       if (value === undefined) continue;
-      const key = keyOf(e, inst.cfg.key);
+      const key = inst.cfg.mode_signals === undefined ? keyOf(e, inst.cfg.key) : `${keyOf(e, inst.cfg.key)}|mode=${this.mode(e.site, inst.cfg.mode_signals)}`;
       const params = this.paramsFor(inst, e.asset);
       let state = inst.states.get(key);
       let meta = inst.meta.get(key);
@@ -213,6 +220,16 @@ export class Processor {
     });
   }
 
+  /** The operating mode: current values of the mode signals ("?" until a signal has been seen). */
+  private mode(site: string, signals: string[]): string {
+    let m = '';
+    for (const sig of signals) {
+      const v = this.siteSignals.get(`${site}/${sig}`);
+      m += `${m === '' ? '' : ','}${v === undefined ? '?' : v}`;
+    }
+    return m;
+  }
+
   private paramsFor(inst: Instance, asset: string): Record<string, unknown> {
     let p = inst.paramsByAsset.get(asset);
     if (p === undefined) {
@@ -241,6 +258,7 @@ export class Processor {
       watermark: this.watermark,
       detectors,
       correlator: structuredClone(this.correlatorState),
+      signals: Object.fromEntries(this.siteSignals),
     };
   }
 
@@ -272,6 +290,14 @@ export class Processor {
       restored.push(inst.cfg.id);
     }
     this.correlatorState = this.correlator.restore(structuredClone(snap.correlator));
+    for (const [k, v] of Object.entries(snap.signals ?? {})) {
+      this.siteSignals.set(k, v);
+      const cut = k.lastIndexOf('/');
+      const assetKey = k.slice(0, cut);
+      const rec = this.latest.get(assetKey) ?? {};
+      rec[k.slice(cut + 1)] = v;
+      this.latest.set(assetKey, rec);
+    }
     this.watermark = snap.watermark;
     return { restored, fresh };
   }
