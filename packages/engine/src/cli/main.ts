@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfigFile } from '../config/load.ts';
-import { buildJsonSchema } from '../config/schema.ts';
+import { renderJsonSchema } from '../config/docs.ts';
 import { componentSchemas } from '../runtime/registry.ts';
 import { runCommand } from './run.ts';
 import { runScore } from './score.ts';
@@ -36,8 +36,8 @@ const list = (v: string) =>
 
 const program = new Command('retimuad')
   .description(
-    'RETIMU-AD: real-time multimodal anomaly detection for critical infrastructure.\n' +
-      'Sensor readings, logs, audio and camera frames go through stream detectors and a correlator\n' +
+    'RETIMU-AD: real-time multimodal anomaly detection for critical infrastructure. ' +
+      'Sensor readings, logs, audio and camera frames go through stream detectors and a correlator ' +
       'that raises incidents; everything is stored and shown on a web dashboard.',
   )
   .showHelpAfterError('(run with --help for usage)')
@@ -174,13 +174,7 @@ program
   .description('Print (or write) the JSON Schema of pipeline configs, with every component type\'s options.')
   .option('-o, --out <file>', 'write to this file instead of stdout')
   .action(async (o: { out?: string }) => {
-    const c = componentSchemas();
-    const schema = buildJsonSchema({
-      sources: c.sources,
-      sinks: c.sinks,
-      detectors: Object.fromEntries(Object.entries(c.detectors).map(([k, d]) => [k, d.params])),
-    });
-    const text = `${JSON.stringify(schema, null, 2)}\n`;
+    const text = renderJsonSchema();
     if (o.out !== undefined) await writeFile(o.out, text);
     else process.stdout.write(text);
   });

@@ -19,6 +19,7 @@ import type { Sink, Source } from '../runtime/types.ts';
 import { createFsBlobStore } from '../storage/blobs.ts';
 import { createApiServer } from '../api/server.ts';
 import { createLiveHub, createLiveSink, type HealthReport } from '../api/deps.ts';
+import { createMediaFeatureStage } from '../runtime/media-features.ts';
 
 export interface RunOptions {
   config: string;
@@ -80,7 +81,8 @@ export async function startSystem(opts: RunOptions): Promise<RunningSystem> {
   const hub = createLiveHub({ bufferSize: 2000, logger });
   sinks.push(createLiveSink(hub));
 
-  const pipeline = new Pipeline({ config, sources, sinks, logger, metrics, blobs, fresh: opts.fresh === true, live_time: true });
+  const media = createMediaFeatureStage({ blobs, logger: logger.child({ component: 'media-features' }) });
+  const pipeline = new Pipeline({ config, sources, sinks, logger, metrics, blobs, media, fresh: opts.fresh === true, live_time: true });
   const { restored } = await pipeline.start();
   print(restored ? `Resumed from checkpoint ${pipeline.checkpointFile}` : 'Started fresh (no checkpoint)');
 

@@ -132,12 +132,37 @@ export const PipelineConfig = Type.Object(
 );
 export type PipelineConfigRaw = Static<typeof PipelineConfig>;
 
-/** Builds the published JSON Schema with each component type's own options spelled out. */
-export function buildJsonSchema(components: {
+export interface SchemaParts {
   sources: Record<string, TSchema>;
   sinks: Record<string, TSchema>;
   detectors: Record<string, TSchema>;
-}): unknown {
+}
+
+/** Builds the published JSON Schema with each component type's own options spelled out. */
+export function buildJsonSchema(components: SchemaParts): unknown {
+  const schema = JSON.parse(JSON.stringify(buildFullSchema(components))) as Record<string, unknown>;
+  relaxDefaults(schema);
+  return { $schema: 'https://json-schema.org/draft/2020-12/schema', ...schema };
+}
+
+/** A property with a default may be left out of a config file: it is not "required" for authors. */
+function relaxDefaults(node: unknown): void {
+  if (Array.isArray(node)) {
+    node.forEach(relaxDefaults);
+    return;
+  }
+  if (typeof node !== 'object' || node === null) return;
+  const o = node as { properties?: Record<string, { default?: unknown }>; required?: string[] };
+  if (o.properties !== undefined && Array.isArray(o.required)) {
+    const props = o.properties;
+    o.required = o.required.filter((k) => props[k]?.default === undefined);
+    if (o.required.length === 0) delete o.required;
+  }
+  for (const v of Object.values(node)) relaxDefaults(v);
+}
+
+/** The full config schema as a TypeBox schema (checkable with Value.Check). */
+export function buildFullSchema(components: SchemaParts): TSchema {
   const entry = (kind: string, types: Record<string, TSchema>) =>
     Type.Union(
       Object.entries(types).map(([name, schema]) =>
@@ -166,5 +191,5 @@ export function buildJsonSchema(components: {
     },
     { additionalProperties: false, title: 'RETIMU-AD pipeline config' },
   );
-  return { $schema: 'https://json-schema.org/draft/2020-12/schema', ...JSON.parse(JSON.stringify(schema)) };
+  return schema;
 }

@@ -14,11 +14,12 @@ import { mkdir, readFile, rename, writeFile, appendFile } from 'node:fs/promises
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { decodeEvent } from '../../../core/src/schema/validate.ts';
-import type { Event, Label } from '../../../core/src/schema/events.ts';
+import type { AudioClip, Event, ImageFrame, Label } from '../../../core/src/schema/events.ts';
 import type { PipelineConfig } from '../config/load.ts';
 import { BoundedQueue } from './queue.ts';
 import { Processor, type ProcessorSnapshot } from './processor.ts';
 import type { Metrics } from './metrics.ts';
+import type { MediaFeatureStage } from './media-features.ts';
 import {
   systemClock,
   type BlobStore,
@@ -41,6 +42,8 @@ export interface PipelineOptions {
   clock?: Clock;
   /** Ignore an existing checkpoint. */
   fresh?: boolean;
+  /** Turns audio clips and camera frames into feature readings the detectors judge. */
+  media?: MediaFeatureStage;
   /** Live mode advances event time by the wall clock when idle; offline replays never do. */
   live_time?: boolean;
 }
@@ -224,6 +227,7 @@ export class Pipeline {
           const before = this.pending.length;
           this.pending.push({ type: 'event', event: e });
           this.processor.process(e, this.pending);
+          if ((e.kind === 'audio' || e.kind === 'image') && this.opts.media !== undefined) await this.deriveMedia(e);
           this.opts.metrics.latency.observe(Math.max(0, now - e.ingestTime) / 1000);
           procMetrics.emitted(this.pending.length - before - 1, 'output');
         }
@@ -240,6 +244,23 @@ export class Pipeline {
       if (rt.checkpoint_interval_secs > 0 && now - this.lastCheckpoint >= rt.checkpoint_interval_secs * 1000) {
         await this.checkpoint();
       }
+    }
+  }
+
+  /** Media → feature readings, processed like any reading; undecodable media become dead letters. */
+  private async deriveMedia(e: AudioClip | ImageFrame): Promise<void> {
+    const m = this.opts.metrics.component('media-features', 'processor');
+    m.received(1, e.kind);
+    try {
+      const readings = await this.opts.media!.derive(e);
+      for (const r of readings) {
+        this.pending.push({ type: 'event', event: r });
+        this.processor.process(r, this.pending);
+      }
+      m.emitted(readings.length, 'reading');
+    } catch (err) {
+      m.error((err as Error).message);
+      await this.deadLetter('media-features', `${e.kind} event ${e.id} (${e.media.uri})`, (err as Error).message, e);
     }
   }
 
@@ -280,7 +301,8 @@ export class Pipeline {
     this.lastCheckpoint = this.clock.now();
     const snap = this.processor.snapshot();
     const tmp = `${this.checkpointFile}.tmp`;
-    await writeFile(tmp, JSON.stringify({ savedAt: this.clock.now(), ...snap }));
+    const media = this.opts.media?.snapshot();
+    await writeFile(tmp, JSON.stringify({ savedAt: this.clock.now(), ...snap, ...(media !== undefined ? { media } : {}) }));
     await rename(tmp, this.checkpointFile);
   }
 
@@ -291,8 +313,9 @@ export class Pipeline {
     } catch {
       return false;
     }
-    const snap = JSON.parse(text) as ProcessorSnapshot;
+    const snap = JSON.parse(text) as ProcessorSnapshot & { media?: unknown };
     const r = this.processor.restore(snap);
+    if (snap.media !== undefined) this.opts.media?.restore(snap.media);
     this.lastTickTime = snap.watermark;
     this.log.info({ restored: r.restored, fresh: r.fresh, watermark: new Date(snap.watermark).toISOString() }, 'resumed from checkpoint');
     return true;
