@@ -1,17 +1,35 @@
-// Scores the embedded pipeline against the simulator's ground truth: for each labelled scenario, whether an
-// incident on one of its assets overlapped it and how soon; then every incident that matched no label.
-// Usage: node bin/run-ts.mjs scripts/eval-sim.ts CONFIG   (a config whose simulator runs at speed: max with duration_secs)
+// Scores the embedded pipeline against the simulator's ground truth: for each labelled scenario,
+// whether an incident on one of its assets overlapped it and how soon; then every incident that
+// matched no label (false alarms, or consequences the labels do not cover).
+// Usage: node bin/run-ts.mjs scripts/eval-sim.ts CONFIG   (its simulator must run at speed: max with duration_secs)
 import { startSystem } from '../packages/engine/src/cli/run.ts';
-const sys = await startSystem({ config: process.argv[2]!, print: () => {} });
-await sys.pipeline.done;
-const get = async (p: string) => (await fetch(`${sys.url}${p}`)).json() as Promise<any[]>; // eslint-disable-line @typescript-eslint/no-explicit-any;
-const labels = await get('/api/labels');
-const inc = await get('/api/incidents?limit=1000');
-const used = new Set<string>();
-for (const l of labels) {
-  const hits = inc.filter((i) => i.startTime <= l.endTime + 60000 && (i.endTime ?? i.lastTime) >= l.startTime && i.assets.some((a: string) => l.assets.includes(a)));
-  hits.forEach((h) => used.add(h.id));
-  console.log(l.scenario.padEnd(20), new Date(l.startTime).toISOString().slice(11,19), hits.length ? `DETECTED after ${((hits[0].startTime - l.startTime)/1000).toFixed(0)} s: ${hits[0].modalities} ${hits[0].explanation.slice(0,150)}` : 'MISSED');
+import type { Incident, Label } from '../packages/core/src/schema/events.ts';
+
+const file = process.argv[2];
+if (file === undefined) {
+  process.stderr.write('usage: node bin/run-ts.mjs scripts/eval-sim.ts CONFIG\n');
+  process.exit(2);
 }
-for (const i of inc.filter((i) => !used.has(i.id))) console.log('other incident', new Date(i.startTime).toISOString().slice(11,19), i.assets, i.explanation.slice(0, 160));
+const sys = await startSystem({ config: file, print: () => {} });
+await sys.pipeline.done;
+const get = async <T>(p: string): Promise<T> => (await fetch(`${sys.url}${p}`)).json() as Promise<T>;
+const labels = await get<Label[]>('/api/labels');
+const incidents = await get<Incident[]>('/api/incidents?limit=1000');
+const matched = new Set<string>();
+const hms = (t: number) => new Date(t).toISOString().slice(11, 19);
+let detected = 0;
+for (const l of labels) {
+  const hits = incidents.filter(
+    (i) => i.startTime <= l.endTime + 60_000 && (i.endTime ?? i.lastTime) >= l.startTime && i.assets.some((a) => l.assets.includes(a)),
+  );
+  hits.forEach((h) => matched.add(h.id));
+  const first = hits[0];
+  if (first !== undefined) detected++;
+  process.stdout.write(
+    `${l.scenario.padEnd(20)} ${hms(l.startTime)} ${first !== undefined ? `detected, incident opened ${((first.startTime - l.startTime) / 1000).toFixed(0)} s from the start (${first.modalities.join('+')})` : 'MISSED'}\n`,
+  );
+}
+const others = incidents.filter((i) => !matched.has(i.id));
+for (const i of others) process.stdout.write(`unmatched incident ${hms(i.startTime)} [${i.assets.join(', ')}] ${i.explanation.slice(0, 140)}\n`);
+process.stdout.write(`${JSON.stringify({ scenarios: labels.length, detected, incidents: incidents.length, unmatched: others.length })}\n`);
 await sys.stop();

@@ -19,9 +19,9 @@ export class ParamError extends Error {
   }
 }
 
-export function resolveParams<P extends TObject>(def: DetectorDef<P, unknown, never>, raw: unknown): Static<P> {
+export function resolveParams<P extends TObject>(def: Pick<DetectorDef<P, unknown, never>, 'params' | 'type'>, raw: unknown): Static<P> {
   const copy = Value.Clone(raw ?? {}) as unknown;
-  const withDefaults = Value.Default(def.params, copy) as unknown;
+  const withDefaults = Value.Default(def.params, copy);
   if (Value.Check(def.params, withDefaults)) return withDefaults;
   const problems = [...Value.Errors(def.params, withDefaults)].slice(0, 10).map((e) => ({
     path: e.path,

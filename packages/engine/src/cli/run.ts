@@ -101,7 +101,7 @@ export async function startSystem(opts: RunOptions): Promise<RunningSystem> {
     });
     const listening = await api.listen(config.api.port, config.api.host);
     url = listening.url;
-    closeApi = listening.close;
+    closeApi = () => listening.close();
     print(`RETIMU-AD dashboard: ${url}`);
   }
   print(`Data directory: ${config.dataDir} (logs in retimuad.log)`);

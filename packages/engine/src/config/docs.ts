@@ -13,7 +13,7 @@ function typeOf(s: TSchema): string {
   const anyOf = (s as { anyOf?: TSchema[] }).anyOf;
   if (Array.isArray(anyOf)) return anyOf.map(typeOf).join(' \\| ');
   if ((s as { const?: unknown }).const !== undefined) return JSON.stringify((s as { const?: unknown }).const);
-  if (s['type'] === 'array') return `${typeOf((s as { items: TSchema }).items)}[]`;
+  if (s['type'] === 'array') return `${typeOf((s as unknown as { items: TSchema }).items)}[]`;
   return String(s['type'] ?? 'any');
 }
 

@@ -99,7 +99,7 @@ export function parseConfig(text: string, file: string, schemas: ComponentSchema
   const locate = (path: string): Pick<ConfigProblem, 'line' | 'col'> => locatePath(doc, lines, path);
   const problems: ConfigProblem[] = [];
   const check = (schema: TSchema, value: unknown, prefix: string): unknown => {
-    const v = Value.Default(schema, Value.Clone(value)) as unknown;
+    const v = Value.Default(schema, Value.Clone(value));
     if (!Value.Check(schema, v)) {
       const seen = new Set<string>();
       for (const e of Value.Errors(schema, v)) {

@@ -78,17 +78,17 @@ describe('pipeline', () => {
     const dir = await mkdtemp(join(tmpdir(), 'retimuad-pipe-'));
     const sink = new MemorySink();
     let maxDepth = 0;
-    let pipeline: Pipeline | undefined;
+    const holder: { pipeline?: Pipeline } = {};
     const src: Source = {
       id: 'fast',
       async run(out) {
         for (let i = 0; i < 500; i++) {
           await out.emit(reading(i, 5));
-          maxDepth = Math.max(maxDepth, pipeline?.queueDepth ?? 0);
+          maxDepth = Math.max(maxDepth, holder.pipeline?.queueDepth ?? 0);
         }
       },
     };
-    pipeline = new Pipeline({
+    const pipeline = new Pipeline({
       config: testConfig(dir),
       sources: [src],
       sinks: [sink],
@@ -96,6 +96,7 @@ describe('pipeline', () => {
       metrics: createMetrics({ defaultMetrics: false }),
       blobs: noBlobs,
     });
+    holder.pipeline = pipeline;
     await pipeline.start();
     await pipeline.done;
     expect(sink.of('event')).toHaveLength(500);

@@ -180,13 +180,13 @@ export class Processor {
   advance(now: number, out: SinkRecord[]): void {
     if (now > this.watermark) this.watermark = now;
     for (const inst of this.instances) {
-      const tick = inst.cfg.def.tick;
-      if (tick === undefined) continue;
+      const def = inst.cfg.def;
+      if (def.tick === undefined) continue;
       for (const [key, state] of inst.states) {
         const meta = inst.meta.get(key);
         if (meta === undefined) continue;
         this.collector.list.length = 0;
-        const score = tick(this.paramsFor(inst, meta.asset), state, this.watermark, this.collector, meta.labels);
+        const score = def.tick(this.paramsFor(inst, meta.asset), state, this.watermark, this.collector, meta.labels);
         if (this.collector.list.length > 0) this.emitFindings(inst, meta, this.watermark, score, undefined, out);
       }
     }

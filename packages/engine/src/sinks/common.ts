@@ -1,0 +1,42 @@
+/**
+ * What every alert sink shares: the error type with stable codes, parameter resolution against a
+ * sink's TypeBox schema (defaults filled, problems named by path), and the dependencies a sink
+ * factory takes from the runtime's ComponentContext.
+ *
+ * @example
+ * const p = resolveSinkParams('webhook', WebhookSinkParams, { url: 'http://x/hook' }); // defaults filled
+ */
+import type { Static, TObject } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import type { ComponentContext } from '../runtime/types.ts';
+
+export type SinkErrorCode =
+  | 'E_SINK_PARAMS'
+  | 'E_SINK_CLOSED'
+  | 'E_JSONL_WRITE'
+  | 'E_WEBHOOK_REJECTED'
+  | 'E_WEBHOOK_GAVE_UP'
+  | 'E_WEBHOOK_ABORTED';
+
+export class SinkError extends Error {
+  override readonly name = 'SinkError';
+  constructor(
+    readonly code: SinkErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The parts of a ComponentContext a sink uses; `logger` is required, the rest optional for tests. */
+export type SinkDeps = Pick<ComponentContext, 'logger'> & Partial<Pick<ComponentContext, 'id' | 'metrics' | 'signal' | 'clock'>>;
+
+export function resolveSinkParams<P extends TObject>(sinkType: string, schema: P, raw: unknown): Static<P> {
+  const withDefaults = Value.Default(schema, Value.Clone(raw ?? {}));
+  if (Value.Check(schema, withDefaults)) return withDefaults;
+  const problems = [...Value.Errors(schema, withDefaults)]
+    .slice(0, 10)
+    .map((e) => `${e.path || '/'} ${e.message}${e.value === undefined ? '' : `, got ${JSON.stringify(e.value)}`}`);
+  throw new SinkError('E_SINK_PARAMS', `${sinkType} sink: ${problems.join('; ')}`);
+}
