@@ -3,8 +3,42 @@
  * No registration by import side effects; adding a detector means adding a line here.
  */
 import type { DetectorDef } from './contract.ts';
+import { createEnsemble } from './ensemble/index.ts';
+import { patternNovelty } from './pattern_novelty/index.ts';
+import { rangeRecord } from './range_record/index.ts';
+import { countRate } from './count_rate/index.ts';
+import { emaBaseline } from './ema_baseline/index.ts';
+import { eventBurst } from './event_burst/index.ts';
+import { flatline } from './flatline/index.ts';
+import { rollingZScore } from './rolling_zscore/index.ts';
+import { rule } from './rule/index.ts';
+import { smaBaseline } from './sma_baseline/index.ts';
+import { thresholdDuration } from './threshold_duration/index.ts';
+import { pageHinkley } from './page_hinkley/index.ts';
+import { ddm } from './ddm/index.ts';
+import { eddm } from './eddm/index.ts';
+import { adwin } from './adwin/index.ts';
+import { halfSpaceTrees } from './half_space_trees/index.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- heterogeneous params/state, checked per entry
 export type AnyDetectorDef = DetectorDef<any, any, any>;
 
-export const detectorRegistry: Readonly<Record<string, AnyDetectorDef>> = {};
+export const detectorRegistry: Readonly<Record<string, AnyDetectorDef>> = {
+  flatline,
+  event_burst: eventBurst,
+  rolling_zscore: rollingZScore,
+  threshold_duration: thresholdDuration,
+  ema_baseline: emaBaseline,
+  sma_baseline: smaBaseline,
+  count_rate: countRate,
+  rule,
+  range_record: rangeRecord,
+  pattern_novelty: patternNovelty,
+  page_hinkley: pageHinkley,
+  ddm,
+  eddm,
+  adwin,
+  half_space_trees: halfSpaceTrees,
+  // Members are looked up when an ensemble is initialised, so referring to the registry here is safe.
+  ensemble: createEnsemble((type) => detectorRegistry[type]),
+};

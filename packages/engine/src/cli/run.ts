@@ -142,7 +142,9 @@ export function healthReport(pipeline: Pipeline, metrics: Metrics): HealthReport
 /** Runs until SIGINT/SIGTERM, then stops gracefully. */
 export async function runCommand(opts: RunOptions): Promise<void> {
   const sys = await startSystem(opts);
+  let signalled = false;
   const onSignal = (sig: string) => {
+    signalled = true;
     process.stdout.write(`\n${sig}: stopping (draining, writing checkpoint)…\n`);
     void sys.stop().then(() => {
       process.stdout.write(`Stopped. Checkpoint: ${sys.pipeline.checkpointFile}\n`);
@@ -152,7 +154,7 @@ export async function runCommand(opts: RunOptions): Promise<void> {
   process.once('SIGINT', () => onSignal('SIGINT'));
   process.once('SIGTERM', () => onSignal('SIGTERM'));
   await sys.pipeline.done;
-  if (sys.url !== undefined) {
+  if (sys.url !== undefined && !signalled) {
     // Finite sources ended: keep the dashboard up for inspection until a signal arrives.
     process.stdout.write(`All sources finished; the dashboard stays up at ${sys.url} until Ctrl-C.\n`);
     await new Promise(() => {});
