@@ -75,6 +75,11 @@ describe('config loading', () => {
     expect(e.message).toMatch(/\/sinks\/0\/path: expected required property/i);
   });
 
+  it('lists the accepted forms of a union', () => {
+    const e = errorOf('version: 1\nsources:\n  - { id: a, type: simulator }\ncorrelator: { group_by: plant }\n');
+    expect(e.message).toContain('/correlator/group_by: expected one of "stage", "asset", "site", got "plant"');
+  });
+
   it('rejects an unknown top-level key', () => {
     const e = errorOf('version: 1\nsourcez: []\nsources:\n  - { id: a, type: simulator }\n');
     expect(e.message).toMatch(/sourcez/);

@@ -108,7 +108,7 @@ export function parseConfig(text: string, file: string, schemas: ComponentSchema
         seen.add(path);
         const got = e.value === undefined ? 'nothing' : JSON.stringify(e.value);
         const about = typeof e.schema.description === 'string' ? ` (${e.schema.description})` : '';
-        problems.push({ path, message: `${e.message.replace(/^Expected/, 'expected')}, got ${got}${about}`, ...locate(path) });
+        problems.push({ path, message: `${expectation(e.schema, e.message)}, got ${got}${about}`, ...locate(path) });
       }
     }
     return v;
@@ -203,6 +203,21 @@ export function parseConfig(text: string, file: string, schemas: ComponentSchema
     api: check(ApiConfig, top.api ?? {}, '/api') as Static<typeof ApiConfig>,
     runtime: check(RuntimeConfig, top.runtime ?? {}, '/runtime') as Static<typeof RuntimeConfig>,
   };
+}
+
+/** "expected one of realtime, max, a number" rather than TypeBox's "Expected union value". */
+function expectation(schema: TSchema, message: string): string {
+  const anyOf = (schema as { anyOf?: TSchema[] }).anyOf;
+  if (Array.isArray(anyOf)) {
+    const options = anyOf.map((s) => {
+      const c = (s as { const?: unknown }).const;
+      if (c !== undefined) return JSON.stringify(c);
+      const t = s['type'];
+      return typeof t === 'string' ? `a ${t}` : 'another form';
+    });
+    return `expected one of ${options.join(', ')}`;
+  }
+  return message.replace(/^Expected/, 'expected');
 }
 
 /** Finds the line/column of a JSON-pointer path in the YAML document, or of its nearest existing parent. */
