@@ -44,6 +44,13 @@ export const Reading = Type.Object(
     value: Type.Number(),
     unit: Type.String({ maxLength: 32 }),
     quality: Quality,
+    /** Set on readings derived from another event (audio/image features, model errors): its modality and id. */
+    derivedFrom: Type.Optional(
+      Type.Object(
+        { kind: Type.Union([Type.Literal('audio'), Type.Literal('image'), Type.Literal('log')]), id: Id },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false, $id: 'Reading' },
 );

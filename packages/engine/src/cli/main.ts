@@ -18,6 +18,9 @@ import { runCommand } from './run.ts';
 import { runScore } from './score.ts';
 import { runSimulate } from './simulate.ts';
 import { runEvalNab } from './eval.ts';
+import { runSimulateToKafka } from '../kafka/cli.ts';
+import { runWorkerCommand } from '../worker/command.ts';
+import { formatScenarioReport, runScenarioEval } from '../eval/scenarios-runner.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 export const DEFAULT_CONFIG = join(repoRoot, 'examples/plant.yaml');
@@ -25,7 +28,8 @@ export const DEFAULT_SCORE_CONFIG = join(repoRoot, 'examples/score.yaml');
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative whole number, got "${v}"`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError(`${name} must be a non-negative whole number, got "${v}"`);
   return n;
 };
 const list = (v: string) =>
@@ -45,27 +49,40 @@ const program = new Command('retimuad')
 
 program
   .command('run')
-  .description('Start the embedded system: simulator (or the config\'s sources) → detectors → correlator → store, alerts and dashboard. Ctrl-C stops it gracefully with a checkpoint; the next run resumes from it.')
+  .description(
+    "Start the embedded system: simulator (or the config's sources) → detectors → correlator → store, alerts and dashboard. Ctrl-C stops it gracefully with a checkpoint; the next run resumes from it.",
+  )
   .option('-c, --config <file>', 'pipeline config (YAML)', DEFAULT_CONFIG)
   .option('-p, --port <port>', 'dashboard/API port (overrides the config)', int('--port'))
   .option('--host <address>', 'address to listen on (overrides the config; default 127.0.0.1)')
   .option('--data-dir <dir>', 'where state, blobs, the store and logs go (overrides the config)')
   .option('--fresh', 'ignore an existing checkpoint and start detectors from scratch', false)
   .option('--log-level <level>', 'log level for data/retimuad.log (trace, debug, info, warn, error)')
-  .action(async (o: { config: string; port?: number; host?: string; dataDir?: string; fresh: boolean; logLevel?: string }) => {
-    await runCommand({
-      config: o.config,
-      fresh: o.fresh,
-      ...(o.port !== undefined ? { port: o.port } : {}),
-      ...(o.host !== undefined ? { host: o.host } : {}),
-      ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}),
-      ...(o.logLevel !== undefined ? { logLevel: o.logLevel } : {}),
-    });
-  });
+  .action(
+    async (o: {
+      config: string;
+      port?: number;
+      host?: string;
+      dataDir?: string;
+      fresh: boolean;
+      logLevel?: string;
+    }) => {
+      await runCommand({
+        config: o.config,
+        fresh: o.fresh,
+        ...(o.port !== undefined ? { port: o.port } : {}),
+        ...(o.host !== undefined ? { host: o.host } : {}),
+        ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}),
+        ...(o.logLevel !== undefined ? { logLevel: o.logLevel } : {}),
+      });
+    },
+  );
 
 program
   .command('validate')
-  .description('Check a pipeline config: syntax, types, known components, parameters. Errors name the file, line, path and what was expected.')
+  .description(
+    'Check a pipeline config: syntax, types, known components, parameters. Errors name the file, line, path and what was expected.',
+  )
   .argument('<config>', 'pipeline config (YAML)')
   .action(async (file: string) => {
     const cfg = await loadConfigFile(file, componentSchemas());
@@ -76,36 +93,99 @@ program
 
 program
   .command('simulate')
-  .description('Run the water-treatment plant simulator as fast as possible and write its streams and ground-truth labels to files (or JSON lines to stdout).')
+  .description(
+    'Run the water-treatment plant simulator as fast as possible and write its streams and ground-truth labels to files (or JSON lines to stdout).',
+  )
   .option('--seed <n>', 'random seed (same seed and start time give identical output)', int('--seed'), 42)
   .option('--duration-secs <n>', 'simulated seconds', int('--duration-secs'), 600)
   .option('--start <time>', 'simulated start time (ISO-8601); default 2026-01-01T00:00:00Z')
   .option('--scenarios <names>', 'comma-separated scenarios to schedule (default: the built-in programme)', list)
-  .option('-o, --out <dir>', 'output directory (readings.jsonl, logs.jsonl, audio.jsonl, image.jsonl, media/, labels.json)')
+  .option(
+    '-o, --out <dir>',
+    'output directory (readings.jsonl, logs.jsonl, audio.jsonl, image.jsonl, media/, labels.json)',
+  )
   .option('--stdout', 'write every event as one JSON line to stdout instead', false)
-  .action(async (o: { seed: number; durationSecs: number; start?: string; scenarios?: string[]; out?: string; stdout: boolean }) => {
-    if (o.out === undefined && !o.stdout) throw new InvalidArgumentError('give --out DIR or --stdout');
-    const startTime = o.start === undefined ? Date.UTC(2026, 0, 1) : Date.parse(o.start);
-    if (Number.isNaN(startTime)) throw new InvalidArgumentError(`--start: cannot read "${o.start}" as a time`);
-    await runSimulate({
-      seed: o.seed,
-      durationSecs: o.durationSecs,
-      startTime,
-      stdout: o.stdout,
-      ...(o.out !== undefined ? { outDir: o.out } : {}),
-      ...(o.scenarios !== undefined ? { scenarios: o.scenarios } : {}),
-    });
-  });
+  .addOption(
+    new Option(
+      '--to <target>',
+      'where events go: files (--out/--stdout) or kafka (the topic layout, see docs/kafka.md)',
+    )
+      .choices(['files', 'kafka'])
+      .default('files'),
+  )
+  .option(
+    '--brokers <list>',
+    'with --to kafka: bootstrap brokers host:port[,host:port]',
+    process.env['RETIMUAD_KAFKA_BROKERS'] ?? '127.0.0.1:9092',
+  )
+  .option('--topic-prefix <prefix>', 'with --to kafka: topic name prefix', 'retimuad')
+  .addOption(
+    new Option('--key-by <part>', 'with --to kafka: partition key (asset = site/asset, stage = site/stage, site)')
+      .choices(['asset', 'stage', 'site'])
+      .default('asset'),
+  )
+  .option('--speed <x>', 'with --to kafka: simulated seconds per wall second (default: as fast as possible)', Number)
+  .option('--partitions <n>', 'with --to kafka: partitions of the event topics it creates', int('--partitions'), 6)
+  .option('--blobs-dir <dir>', 'with --to kafka: where audio/image bytes go (events carry references)', 'data/blobs')
+  .action(
+    async (o: {
+      seed: number;
+      durationSecs: number;
+      start?: string;
+      scenarios?: string[];
+      out?: string;
+      stdout: boolean;
+      to: string;
+      brokers: string;
+      topicPrefix: string;
+      keyBy: 'asset' | 'stage' | 'site';
+      speed?: number;
+      partitions: number;
+      blobsDir: string;
+    }) => {
+      const startTime = o.start === undefined ? Date.UTC(2026, 0, 1) : Date.parse(o.start);
+      if (Number.isNaN(startTime)) throw new InvalidArgumentError(`--start: cannot read "${o.start}" as a time`);
+      if (o.to === 'kafka') {
+        if (o.speed !== undefined && !(o.speed > 0))
+          throw new InvalidArgumentError(`--speed must be a number > 0, got ${o.speed}`);
+        await runSimulateToKafka({
+          brokers: o.brokers,
+          topicPrefix: o.topicPrefix,
+          seed: o.seed,
+          durationSecs: o.durationSecs,
+          startTime,
+          keyBy: o.keyBy,
+          partitions: o.partitions,
+          blobsDir: o.blobsDir,
+          ...(o.speed !== undefined ? { speed: o.speed } : {}),
+          ...(o.scenarios !== undefined ? { scenarios: o.scenarios } : {}),
+        });
+        return;
+      }
+      if (o.out === undefined && !o.stdout) throw new InvalidArgumentError('give --out DIR or --stdout');
+      await runSimulate({
+        seed: o.seed,
+        durationSecs: o.durationSecs,
+        startTime,
+        stdout: o.stdout,
+        ...(o.out !== undefined ? { outDir: o.out } : {}),
+        ...(o.scenarios !== undefined ? { scenarios: o.scenarios } : {}),
+      });
+    },
+  );
 
 program
   .command('score')
   .description(
-    'Replay a CSV or JSON-lines file through a pipeline\'s detectors offline and write one row per input row with anomaly_score, is_anomaly and reason. Each value column becomes a signal; key columns name the asset. Rejected rows are reported with their line and kept in OUT.deadletters.jsonl.',
+    "Replay a CSV or JSON-lines file through a pipeline's detectors offline and write one row per input row with anomaly_score, is_anomaly and reason. Each value column becomes a signal; key columns name the asset. Rejected rows are reported with their line and kept in OUT.deadletters.jsonl.",
   )
   .option('-c, --config <file>', 'pipeline config whose detectors to use', DEFAULT_SCORE_CONFIG)
   .requiredOption('-i, --input <file>', 'input CSV (any separator) or JSON lines (.jsonl)')
   .requiredOption('-o, --out <file>', 'output file (same format as the input)')
-  .option('--timestamp-col <name>', 'timestamp column (ISO-8601 or epoch s/ms; default: a column named timestamp/time/ts, else one row per --interval-secs)')
+  .option(
+    '--timestamp-col <name>',
+    'timestamp column (ISO-8601 or epoch s/ms; default: a column named timestamp/time/ts, else one row per --interval-secs)',
+  )
   .option('--key-cols <names>', 'comma-separated columns that identify the asset', list)
   .option('--value-cols <names>', 'comma-separated numeric columns to score (default: all other columns)', list)
   .option('--sep <char>', 'CSV separator (default: sniffed from the header among , ; tab |)')
@@ -149,7 +229,7 @@ const evalCmd = program.command('eval').description('Measure detection quality o
 evalCmd
   .command('nab')
   .description(
-    'Run a pipeline\'s detectors over the Numenta Anomaly Benchmark corpus strictly as a stream, write NAB-format results and print the standard, low-FP and low-FN scores (thresholds optimised by an exact sweep).',
+    "Run a pipeline's detectors over the Numenta Anomaly Benchmark corpus strictly as a stream, write NAB-format results and print the standard, low-FP and low-FN scores (thresholds optimised by an exact sweep).",
   )
   .requiredOption('--data <dir>', 'the NAB corpus folder (with data/, labels/, config/)')
   .option('-c, --config <file>', 'pipeline config whose detectors to run', join(repoRoot, 'examples/nab.yaml'))
@@ -157,21 +237,58 @@ evalCmd
   .option('--files <names>', 'comma-separated subset of corpus files (e.g. realKnownCause/nyc_taxi.csv)', list)
   .option('--per-file', 'also print per-file scores', false)
   .addOption(new Option('--json <file>', 'write the full result as JSON'))
-  .action(async (o: { data: string; config: string; out?: string; files?: string[]; perFile: boolean; json?: string }) => {
+  .action(
+    async (o: { data: string; config: string; out?: string; files?: string[]; perFile: boolean; json?: string }) => {
+      const config = await loadConfigFile(o.config, componentSchemas());
+      await runEvalNab({
+        config,
+        dataDir: o.data,
+        perFile: o.perFile,
+        ...(o.out !== undefined ? { outDir: o.out } : {}),
+        ...(o.files !== undefined ? { files: o.files } : {}),
+        ...(o.json !== undefined ? { jsonFile: o.json } : {}),
+      });
+    },
+  );
+
+evalCmd
+  .command('scenarios')
+  .description(
+    "Run the simulator's labelled fault and attack scenarios through a pipeline config offline and print precision, recall, F1 and detection delay of the correlated incidents and of each modality alone.",
+  )
+  .option('-c, --config <file>', 'pipeline config', DEFAULT_CONFIG)
+  .option('--seed <n>', 'simulator seed (use one the config was not tuned on)', int('--seed'), 7)
+  .option('--duration-secs <n>', 'simulated seconds', int('--duration-secs'), 3600)
+  .option('--json <file>', 'write the full result as JSON')
+  .action(async (o: { config: string; seed: number; durationSecs: number; json?: string }) => {
     const config = await loadConfigFile(o.config, componentSchemas());
-    await runEvalNab({
-      config,
-      dataDir: o.data,
-      perFile: o.perFile,
-      ...(o.out !== undefined ? { outDir: o.out } : {}),
-      ...(o.files !== undefined ? { files: o.files } : {}),
-      ...(o.json !== undefined ? { jsonFile: o.json } : {}),
+    const r = await runScenarioEval({ config, seed: o.seed, durationSecs: o.durationSecs });
+    process.stdout.write(`${formatScenarioReport(r)}\n`);
+    if (o.json !== undefined) await writeFile(o.json, `${JSON.stringify(r, null, 2)}\n`);
+  });
+
+program
+  .command('worker')
+  .description(
+    "Join a Kafka consumer group and run the config's detectors and correlator on the partitions it is assigned; keyed state is checkpointed with the consumed offsets and restored when partitions move. The config needs one source of type kafka (brokers, topics, group_id, state_dir) and typically a kafka sink. Prints assignments and checkpoints as JSON lines.",
+  )
+  .requiredOption('-c, --config <file>', 'pipeline config (YAML) with a kafka source')
+  .option(
+    '--state-dir <dir>',
+    "directory shared by the group's workers for partition state (overrides the source's state_dir)",
+  )
+  .option('--group <id>', "consumer group (overrides the source's group_id)")
+  .action(async (o: { config: string; stateDir?: string; group?: string }) => {
+    await runWorkerCommand({
+      config: o.config,
+      ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}),
+      ...(o.group !== undefined ? { groupId: o.group } : {}),
     });
   });
 
 program
   .command('schema')
-  .description('Print (or write) the JSON Schema of pipeline configs, with every component type\'s options.')
+  .description("Print (or write) the JSON Schema of pipeline configs, with every component type's options.")
   .option('-o, --out <file>', 'write to this file instead of stdout')
   .action(async (o: { out?: string }) => {
     const text = renderJsonSchema();

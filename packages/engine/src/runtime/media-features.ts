@@ -113,6 +113,7 @@ export function createMediaFeatureStage(opts: MediaFeatureStageOptions): MediaFe
       asset: e.asset,
       ...(e.stage !== undefined ? { stage: e.stage } : {}),
       source: `${e.source}/features`,
+      derivedFrom: { kind: e.kind, id: e.id },
       metric,
       value,
       unit,

@@ -11,7 +11,7 @@
  * p.advance(watermark, out); // ticks: silence, incident resolution
  * const snap = p.snapshot(); // JSON checkpoint
  */
-import type { Anomaly, Event, Incident, Scalar } from '../../../core/src/schema/events.ts';
+import type { Anomaly, Event, Incident, Modality, Scalar } from '../../../core/src/schema/events.ts';
 import type { Finding, FindingSink, Observation, StepLabels } from '../../../core/src/detectors/contract.ts';
 import { createCorrelator, type Correlator, type CorrelatorParams, type CorrelatorState } from '../../../core/src/correlator/index.ts';
 import type { DetectorConfig } from '../config/load.ts';
@@ -40,6 +40,8 @@ interface KeyMeta {
   stage: string | undefined;
   /** Last event time seen for this key, for ticks. */
   last: number;
+  /** Modality of the key's events (a reading derived from media counts as that medium). */
+  modality: Modality;
 }
 
 interface Instance {
@@ -155,6 +157,7 @@ export class Processor {
           asset: e.asset,
           stage: e.stage,
           last: e.time,
+          modality: modalityOf(e),
         };
         inst.meta.set(key, meta);
         this.stat(inst).keys++;
@@ -202,14 +205,14 @@ export class Processor {
         asset: meta.asset,
         detector: inst.cfg.id,
         detectorType: inst.cfg.def.type,
-        modality: e?.kind ?? inst.cfg.select?.kind ?? 'reading',
+        modality: e === undefined ? (meta.modality ?? inst.cfg.select?.kind ?? 'reading') : modalityOf(e),
         metric: meta.labels.metric,
         score: score ?? (f.severity === 'info' ? 0 : 1),
         severity: f.severity,
         reason: f.reason,
       };
       if (meta.stage !== undefined) anomaly.stage = meta.stage;
-      if (e !== undefined) anomaly.eventId = e.id;
+      if (e !== undefined) anomaly.eventId = e.kind === 'reading' && e.derivedFrom !== undefined ? e.derivedFrom.id : e.id;
       if (e?.kind === 'reading') anomaly.value = e.value;
       if (f.detail !== undefined) anomaly.detail = f.detail;
       this.stat(inst).anomalies++;
@@ -301,6 +304,11 @@ export class Processor {
     this.watermark = snap.watermark;
     return { restored, fresh };
   }
+}
+
+/** A reading derived from media keeps the modality it came from: audio features are audio evidence. */
+function modalityOf(e: Event): Modality {
+  return e.kind === 'reading' && e.derivedFrom !== undefined ? e.derivedFrom.kind : e.kind;
 }
 
 function observedValue(e: Event, sel: Selector | undefined): number | undefined {
