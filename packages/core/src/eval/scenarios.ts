@@ -28,6 +28,8 @@ export interface DetectionScore {
   delayMedianSecs: number | null;
   delayMaxSecs: number | null;
   perLabel: Array<{ scenario: string; start: number; detected: boolean; delaySecs: number | null }>;
+  /** Incidents that detected no label: false alarms, or consequences the labels do not cover. */
+  unmatched: Array<{ id: string; start: number; assets: string[]; explanation: string }>;
 }
 
 export interface ScenarioScores {
@@ -78,6 +80,10 @@ export function scoreDetections(labels: readonly Label[], incidents: readonly In
     delayMedianSecs: delays.length === 0 ? null : delays[Math.floor((delays.length - 1) / 2)]!,
     delayMaxSecs: delays.length === 0 ? null : delays[delays.length - 1]!,
     perLabel,
+    unmatched: incidents
+      .filter((i) => !hit.has(i.id))
+      .sort((a, b) => a.startTime - b.startTime)
+      .map((i) => ({ id: i.id, start: i.startTime, assets: i.assets, explanation: i.explanation })),
   };
 }
 

@@ -181,6 +181,14 @@ export function parseConfig(text: string, file: string, schemas: ComponentSchema
         return { asset: o.asset, params };
       }
     });
+    if (d.select?.asset_pattern !== undefined) {
+      try {
+        new RegExp(d.select.asset_pattern);
+      } catch (err) {
+        const at = `${path}/select/asset_pattern`;
+        problems.push({ path: at, message: `not a valid regular expression: ${(err as Error).message}`, ...locate(at) });
+      }
+    }
     const { params: _p, overrides: _o, ...entry } = d;
     const select = entry.select ?? { kind: 'reading' as const };
     if (select.kind !== 'reading' && entry.key.includes('metric') && select.value_field === undefined) {

@@ -35,6 +35,18 @@ export const Selector = Type.Object(
         description: 'Field equality filter, e.g. {"event.outcome": "failure"}.',
       }),
     ),
+    asset_field: Type.Optional(
+      Type.String({
+        description:
+          'For logs: a field naming the equipment the record is about (e.g. "alarm.tag": "P-101 VIBRATION HIGH", "plc.tag": "MV101"); the anomaly is attributed to that asset and its process stage instead of the logging host.',
+      }),
+    ),
+    asset_pattern: Type.Optional(
+      Type.String({
+        description:
+          'Regular expression applied to asset_field; its capture groups joined by "-" give the asset name. Default ^([A-Za-z]+)-?(\\d+) turns "MV101" and "MV-101 OPEN" into "MV-101".',
+      }),
+    ),
     value_field: Type.Optional(
       Type.String({ description: 'For logs: a numeric field to use as the value (default: each event counts 1).' }),
     ),

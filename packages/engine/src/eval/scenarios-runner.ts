@@ -124,6 +124,9 @@ export function formatScenarioReport(r: ScenarioEvalResult): string {
     ...r.combined.perLabel.map(
       (p) => `  ${p.scenario.padEnd(20)} ${new Date(p.start).toISOString().slice(11, 19)}  ${p.detected ? `detected, delay ${p.delaySecs?.toFixed(0)} s` : 'MISSED'}`,
     ),
+    '',
+    `incidents matching no scenario: ${r.combined.unmatched.length}`,
+    ...r.combined.unmatched.map((u) => `  ${new Date(u.start).toISOString().slice(11, 19)} [${u.assets.join(', ')}] ${u.explanation.slice(0, 160)}`),
   ];
   return lines.join('\n');
 }

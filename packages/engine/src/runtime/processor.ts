@@ -47,6 +47,8 @@ interface KeyMeta {
 interface Instance {
   cfg: DetectorConfig;
   match: (e: Event) => boolean;
+  /** For logs about equipment: the asset named in a field, else undefined (the logging host is used). */
+  assetOf: ((e: Event) => string | undefined) | undefined;
   states: Map<string, unknown>;
   meta: Map<string, KeyMeta>;
   /** Parameters per asset, resolved once (overrides applied). */
@@ -98,6 +100,8 @@ export class Processor {
   private correlatorState: CorrelatorState;
   private watermark = 0;
   private readonly latest = new Map<string, Record<string, Scalar>>();
+  /** Process stage of each asset, learned from its readings (to place log findings about equipment). */
+  private readonly stages = new Map<string, string>();
   /** Latest value of every reading by "site/asset/metric", for operating-mode keys. */
   private readonly siteSignals = new Map<string, number>();
   private readonly collector = new Collector();
@@ -108,6 +112,7 @@ export class Processor {
     this.instances = detectors.map((cfg) => ({
       cfg,
       match: selectorMatcher(cfg.select ?? { kind: 'reading' }),
+      assetOf: assetExtractor(cfg.select),
       states: new Map(),
       meta: new Map(),
       paramsByAsset: new Map(),
@@ -135,6 +140,7 @@ export class Processor {
       signals = {};
       this.latest.set(assetKey, signals);
     }
+    if (e.stage !== undefined && e.kind === 'reading') this.stages.set(assetKey, e.stage);
     if (e.kind === 'reading') {
       signals[e.metric] = e.value;
       this.siteSignals.set(`${e.site}/${e.asset}/${e.metric}`, e.value);
@@ -144,8 +150,10 @@ export class Processor {
       if (!inst.match(e)) continue;
       const value = observedValue(e, inst.cfg.select);
       if (value === undefined) continue;
-      const key = inst.cfg.mode_signals === undefined ? keyOf(e, inst.cfg.key) : `${keyOf(e, inst.cfg.key)}|mode=${this.mode(e.site, inst.cfg.mode_signals)}`;
-      const params = this.paramsFor(inst, e.asset);
+      const asset = inst.assetOf?.(e) ?? e.asset;
+      const base = keyOf(e, asset, inst.cfg.key);
+      const key = inst.cfg.mode_signals === undefined ? base : `${base}|mode=${this.mode(e.site, inst.cfg.mode_signals)}`;
+      const params = this.paramsFor(inst, asset);
       let state = inst.states.get(key);
       let meta = inst.meta.get(key);
       if (state === undefined || meta === undefined) {
@@ -154,8 +162,8 @@ export class Processor {
         meta = {
           labels: { key, metric: e.kind === 'reading' ? e.metric : (inst.cfg.select?.value_field ?? `${e.kind} events`), unit: e.kind === 'reading' ? e.unit : '' },
           site: e.site,
-          asset: e.asset,
-          stage: e.stage,
+          asset,
+          stage: asset === e.asset ? e.stage : (this.stages.get(`${e.site}/${asset}`) ?? e.stage),
           last: e.time,
           modality: modalityOf(e),
         };
@@ -326,10 +334,25 @@ function observedValue(e: Event, sel: Selector | undefined): number | undefined 
   }
 }
 
-function keyOf(e: Event, parts: KeyPart[]): string {
+function assetExtractor(sel: Selector | undefined): Instance['assetOf'] {
+  const field = sel?.asset_field;
+  if (field === undefined) return undefined;
+  const re = new RegExp(sel?.asset_pattern ?? '^([A-Za-z]+)-?(\\d+)');
+  return (e) => {
+    if (e.kind !== 'log') return undefined;
+    const v = e.fields[field];
+    if (typeof v !== 'string') return undefined;
+    const m = re.exec(v);
+    if (m === null) return undefined;
+    const name = m.length > 1 ? m.slice(1).filter((g) => g !== undefined).join('-') : m[0];
+    return /^[A-Za-z0-9_.:/-]{1,128}$/.test(name) ? name : undefined;
+  };
+}
+
+function keyOf(e: Event, asset: string, parts: KeyPart[]): string {
   let k = '';
   for (const p of parts) {
-    const v = p === 'site' ? e.site : p === 'asset' ? e.asset : p === 'stage' ? (e.stage ?? '') : e.kind === 'reading' ? e.metric : '';
+    const v = p === 'site' ? e.site : p === 'asset' ? asset : p === 'stage' ? (e.stage ?? '') : e.kind === 'reading' ? e.metric : '';
     k = k === '' ? v : `${k}/${v}`;
   }
   return k === '' ? '*' : k;
