@@ -220,7 +220,7 @@ function expectation(schema: TSchema, message: string): string {
     const options = anyOf.map((s) => {
       const c = (s as { const?: unknown }).const;
       if (c !== undefined) return JSON.stringify(c);
-      const t = s['type'];
+      const t: unknown = s['type'];
       return typeof t === 'string' ? `a ${t}` : 'another form';
     });
     return `expected one of ${options.join(', ')}`;
