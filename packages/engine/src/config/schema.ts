@@ -112,6 +112,22 @@ export const RuntimeConfig = Type.Object(
     batch_max: Type.Integer({ minimum: 1, default: 1000, description: 'Most records per sink write.' }),
     flush_interval_ms: Type.Integer({ minimum: 1, default: 250, description: 'Longest a record waits before sinks see it.' }),
     checkpoint_interval_secs: Type.Number({ minimum: 0, default: 30, description: '0 writes checkpoints only at shutdown.' }),
+    allowed_lateness_secs: Type.Number({
+      minimum: 0,
+      default: 600,
+      description:
+        'Events older than the newest event time minus this are late: dead-lettered (reason "late") instead of disturbing detector state. Out-of-order events within it are processed as they come.',
+    }),
+    max_future_secs: Type.Number({
+      minimum: 0,
+      default: 300,
+      description: 'Events stamped more than this ahead of the ingest clock are dead-lettered (reason "future").',
+    }),
+    dedupe_window_events: Type.Integer({
+      minimum: 0,
+      default: 100_000,
+      description: 'Event ids remembered to drop duplicates (idempotent ingest); 0 disables. Duplicates are dead-lettered.',
+    }),
     idle_advance_secs: Type.Number({
       minimum: 0,
       default: 5,

@@ -74,6 +74,21 @@ describe('pipeline', () => {
     expect(third.of('score')).toHaveLength(0);
   });
 
+  it('dead-letters late, future and duplicate events with the reason, and processes the rest', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'retimuad-pipe-'));
+    const sink = new MemorySink();
+    const items: unknown[] = [reading(1000, 5), reading(1001, 5), reading(1001, 5)];
+    items.push(reading(300, 5)); // 701 s behind the newest: late
+    items.push(reading(900, 5)); // 101 s behind: out of order but within the allowed lateness
+    items.push({ ...reading(1002, 5), time: Date.now() + 3_600_000, ingestTime: Date.now() }); // an hour ahead
+    await runOnce(dir, arraySource('src', items), sink);
+    expect(sink.of('event').map((r) => r.event.id)).toEqual(['r1000', 'r1001', 'r900']);
+    const reasons = sink.of('deadletter').map((r) => r.deadLetter.reason);
+    expect(reasons[0]).toBe('duplicate: event id r1001 was already processed');
+    expect(reasons[1]).toMatch(/^late: event time 2026-01-01T00:05:00.000Z is 701 s behind the newest event \(allowed lateness 600 s\)$/);
+    expect(reasons[2]).toMatch(/^future: event time .* is 3600 s ahead of its ingest time \(limit 300 s\)$/);
+  });
+
   it('applies backpressure: a bounded queue never holds more than its capacity', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'retimuad-pipe-'));
     const sink = new MemorySink();

@@ -224,6 +224,12 @@ export class Pipeline {
           const e = item.event;
           this.lastEventWall = now;
           procMetrics.received(1, e.kind);
+          const refusal = this.admission(e);
+          if (refusal !== undefined) {
+            procMetrics.discarded(refusal.split(':')[0]!);
+            await this.deadLetter('detectors', `${e.kind} event ${e.id} from ${e.source}`, refusal, e);
+            continue;
+          }
           const before = this.pending.length;
           this.pending.push({ type: 'event', event: e });
           this.processor.process(e, this.pending);
@@ -246,6 +252,32 @@ export class Pipeline {
       }
     }
   }
+
+  /**
+   * Late, future and duplicate events are refused before they touch detector state (the
+   * policy of docs/adr/0005): returns the reason, or undefined to admit the event.
+   */
+  private admission(e: Event): string | undefined {
+    const rt = this.opts.config.runtime;
+    const watermark = this.processor.eventTime;
+    if (watermark > 0 && e.time < watermark - rt.allowed_lateness_secs * 1000) {
+      return `late: event time ${new Date(e.time).toISOString()} is ${Math.round((watermark - e.time) / 1000)} s behind the newest event (allowed lateness ${rt.allowed_lateness_secs} s)`;
+    }
+    if (e.time > e.ingestTime + rt.max_future_secs * 1000) {
+      return `future: event time ${new Date(e.time).toISOString()} is ${Math.round((e.time - e.ingestTime) / 1000)} s ahead of its ingest time (limit ${rt.max_future_secs} s)`;
+    }
+    if (rt.dedupe_window_events > 0) {
+      if (this.seenIds.has(e.id)) return `duplicate: event id ${e.id} was already processed`;
+      this.seenIds.add(e.id);
+      if (this.seenIds.size > rt.dedupe_window_events) {
+        // Sets iterate in insertion order: drop the oldest id.
+        const oldest = this.seenIds.values().next().value;
+        if (oldest !== undefined) this.seenIds.delete(oldest);
+      }
+    }
+    return undefined;
+  }
+  private readonly seenIds = new Set<string>();
 
   /** Media → feature readings, processed like any reading; undecodable media become dead letters. */
   private async deriveMedia(e: AudioClip | ImageFrame): Promise<void> {

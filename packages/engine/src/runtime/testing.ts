@@ -52,7 +52,7 @@ export function testConfig(dataDir: string, over: Partial<PipelineConfig> = {}):
     correlator: { window_secs: 60, resolve_after_secs: 30, group_by: 'stage', related: [], min_severity: 'warning', max_evidence: 10 },
     sinks: [],
     api: { enabled: false, host: '127.0.0.1', port: 0 },
-    runtime: { queue_capacity: 16, batch_max: 100, flush_interval_ms: 20, checkpoint_interval_secs: 0, idle_advance_secs: 5 },
+    runtime: { queue_capacity: 16, batch_max: 100, flush_interval_ms: 20, checkpoint_interval_secs: 0, idle_advance_secs: 5, allowed_lateness_secs: 600, max_future_secs: 300, dedupe_window_events: 1000 },
     ...over,
   };
 }
