@@ -6,6 +6,9 @@ import type { DetectorDef } from './contract.ts';
 import { createEnsemble } from './ensemble/index.ts';
 import { patternNovelty } from './pattern_novelty/index.ts';
 import { rangeRecord } from './range_record/index.ts';
+import { robustShift } from './robust_shift/index.ts';
+import { seasonalError } from './seasonal_error/index.ts';
+import { fuzzyArt } from './fuzzy_art/index.ts';
 import { countRate } from './count_rate/index.ts';
 import { emaBaseline } from './ema_baseline/index.ts';
 import { eventBurst } from './event_burst/index.ts';
@@ -19,6 +22,11 @@ import { ddm } from './ddm/index.ts';
 import { eddm } from './eddm/index.ts';
 import { adwin } from './adwin/index.ts';
 import { halfSpaceTrees } from './half_space_trees/index.ts';
+import { logNewTemplate } from './log_new_template/index.ts';
+import { logTemplateRate } from './log_template_rate/index.ts';
+import { logSequence } from './log_sequence/index.ts';
+import { seasonalBaseline } from './seasonal_baseline/index.ts';
+import { createCalibrated } from './calibrated/index.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- heterogeneous params/state, checked per entry
 export type AnyDetectorDef = DetectorDef<any, any, any>;
@@ -34,11 +42,20 @@ export const detectorRegistry: Readonly<Record<string, AnyDetectorDef>> = {
   rule,
   range_record: rangeRecord,
   pattern_novelty: patternNovelty,
+  robust_shift: robustShift,
+  seasonal_error: seasonalError,
+  fuzzy_art: fuzzyArt,
   page_hinkley: pageHinkley,
   ddm,
   eddm,
   adwin,
   half_space_trees: halfSpaceTrees,
+  log_new_template: logNewTemplate,
+  log_template_rate: logTemplateRate,
+  log_sequence: logSequence,
   // Members are looked up when an ensemble is initialised, so referring to the registry here is safe.
   ensemble: createEnsemble((type) => detectorRegistry[type]),
+  seasonal_baseline: seasonalBaseline,
+  // Like the ensemble, the wrapped detector is looked up when params are resolved, not at import.
+  calibrated: createCalibrated((type) => detectorRegistry[type]),
 };
