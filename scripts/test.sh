@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # The whole test suite: type check, lint, then every test (unit, property, integration against
-# real services, end to end). Services that the tests start are stopped again at the end unless
-# they were already running before.
+# real services, end to end). Integration tests start the real services they need through
+# scripts/services; those not running before are stopped again at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-kafka_was_up=no
-scripts/services/kafka.sh status >/dev/null 2>&1 && kafka_was_up=yes
+services=(kafka influxdb opensearch)
+declare -A was_up
+for s in "${services[@]}"; do
+  was_up[$s]=no
+  scripts/services/$s.sh status >/dev/null 2>&1 && was_up[$s]=yes
+done
 cleanup() {
-  if [ "$kafka_was_up" = no ]; then scripts/services/kafka.sh stop >/dev/null 2>&1 || true; fi
+  for s in "${services[@]}"; do
+    if [ "${was_up[$s]}" = no ]; then scripts/services/$s.sh stop >/dev/null 2>&1 || true; fi
+  done
 }
 trap cleanup EXIT
 echo "== typecheck"; npx tsc --noEmit -p .

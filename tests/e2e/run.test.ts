@@ -56,7 +56,7 @@ describe('embedded system end to end', () => {
     const file = await config(dir, hook);
     const lines: string[] = [];
 
-    const sys = await startSystem({ config: file, print: (l) => lines.push(l) });
+    const sys = await startSystem({ config: file, print: (l) => lines.push(l), auth: { disabled: true } });
     expect(lines[0]).toBe('Started fresh (no checkpoint)');
     expect(sys.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+/);
     await sys.pipeline.done; // the simulator stops after 300 simulated seconds
@@ -87,7 +87,7 @@ describe('embedded system end to end', () => {
 
     // Restart on the same data directory: state resumes (no re-warm-up), no incident duplicated.
     const before = new Set(incidents.map((i) => i.id));
-    const sys2 = await startSystem({ config: file, print: (l) => lines.push(l) });
+    const sys2 = await startSystem({ config: file, print: (l) => lines.push(l), auth: { disabled: true } });
     expect(lines).toContain(`Resumed from checkpoint ${sys2.pipeline.checkpointFile}`);
     await sys2.pipeline.done;
     const after = (await (await fetch(`${sys2.url}/api/incidents?limit=200`)).json()) as Incident[];

@@ -28,6 +28,8 @@ export interface ChartOptions {
   /** Score charts pin y to 0..1. */
   unitRange?: [number, number];
   marks?: Mark[];
+  /** Time spans (seconds) shaded behind the lines: anomaly periods, the incident window. */
+  periods?: Array<{ from: number; to: number }>;
 }
 
 export interface Chart {
@@ -38,11 +40,32 @@ export interface Chart {
   /** Adds a line (a detector first seen live); returns its series index. */
   addSeries(label: string): number;
   resize(width: number): void;
+  /** Shows [from, to] (seconds); a drag-selection on the chart does the same. */
+  setRange(from: number, to: number): void;
+  /** Called after the user zooms by dragging (seconds). */
+  onZoom?: (from: number, to: number) => void;
   destroy(): void;
 }
 
 export function createChart(target: HTMLElement, o: ChartOptions): Chart {
   const marks: Mark[] = o.marks ?? [];
+  const periods = o.periods ?? [];
+  const drawPeriods = (u: uPlot): void => {
+    if (!periods.length) return;
+    const ctx = u.ctx;
+    const { left, top, width, height } = u.bbox;
+    ctx.save();
+    ctx.fillStyle = 'rgba(248, 81, 73, 0.16)';
+    ctx.strokeStyle = 'rgba(248, 81, 73, 0.5)';
+    for (const p of periods) {
+      const x0 = Math.max(left, u.valToPos(p.from, 'x', true));
+      // A single-instant period still gets a visible band (4 px).
+      const x1 = Math.min(left + width, Math.max(u.valToPos(p.to, 'x', true), x0 + 4 * devicePixelRatio));
+      if (x1 <= left || x0 >= left + width) continue;
+      ctx.fillRect(x0, top, x1 - x0, height);
+    }
+    ctx.restore();
+  };
   const drawMarks = (u: uPlot): void => {
     if (!marks.length) return;
     const ctx = u.ctx;
@@ -89,7 +112,20 @@ export function createChart(target: HTMLElement, o: ChartOptions): Chart {
     axes: [AXIS, { ...AXIS, size: 60 }],
     legend: { show: true, live: true },
     cursor: { drag: { x: true, y: false } },
-    hooks: { draw: [drawMarks] },
+    select: { show: true, left: 0, top: 0, width: 0, height: 0 },
+    hooks: {
+      drawClear: [drawPeriods],
+      draw: [drawMarks],
+      setSelect: [
+        (u: uPlot) => {
+          if (u.select.width <= 0) return;
+          const from = u.posToVal(u.select.left, 'x');
+          const to = u.posToVal(u.select.left + u.select.width, 'x');
+          // Deferred: uPlot applies the zoom right after this hook.
+          queueMicrotask(() => chart.onZoom?.(from, to));
+        },
+      ],
+    },
   };
   const data = [[], ...o.series.map(() => [])] as unknown as Columns;
   const u = new uPlot(opts, data, target);
@@ -114,6 +150,9 @@ export function createChart(target: HTMLElement, o: ChartOptions): Chart {
     },
     resize(width) {
       u.setSize({ width, height: o.height });
+    },
+    setRange(from, to) {
+      u.setScale('x', { min: from, max: to });
     },
     destroy() {
       u.destroy();

@@ -37,6 +37,13 @@ export function startLive(statusCallback: (connected: boolean) => void): void {
   }
 }
 
+/** Closes the stream (sign-out); `startLive` opens a new one. */
+export function stopLive(): void {
+  source?.close();
+  source = undefined;
+  onStatus(false);
+}
+
 export function onLive<T extends LiveMessageType>(type: T, fn: (data: DataOf<T>) => void): () => void {
   let set = handlers.get(type);
   if (!set) handlers.set(type, (set = new Set()));

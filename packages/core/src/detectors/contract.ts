@@ -80,6 +80,20 @@ export interface DetectorDef<P extends TObject = TObject, S = unknown, I = Obser
   step(params: Static<P>, state: S, input: I, out: FindingSink, labels: StepLabels): number | null;
   /** Called by the runtime when time advances with no input for this key (silence, rate dips). */
   tick?(params: Static<P>, state: S, now: number, out: FindingSink, labels: StepLabels): number | null;
+  /**
+   * Cross-field checks the schema cannot express (low < high, min_points within the window).
+   * Called by resolveParams after defaults and schema validation, so a bad combination fails at
+   * config load with a ParamError naming the parameter, not later in init. Empty = valid.
+   */
+  validate?(params: Static<P>): ParamProblem[];
+}
+
+/** One problem with a detector's params: a JSON pointer to the parameter and what is wrong. */
+export interface ParamProblem {
+  /** e.g. "/min_points". */
+  path: string;
+  /** e.g. "must be at most window_points (5), got 10". */
+  message: string;
 }
 
 /** Helpers shared by detectors. */

@@ -6,7 +6,6 @@ import type { DetectorDef } from './contract.ts';
 import { createEnsemble } from './ensemble/index.ts';
 import { patternNovelty } from './pattern_novelty/index.ts';
 import { rangeRecord } from './range_record/index.ts';
-import { robustShift } from './robust_shift/index.ts';
 import { seasonalError } from './seasonal_error/index.ts';
 import { fuzzyArt } from './fuzzy_art/index.ts';
 import { countRate } from './count_rate/index.ts';
@@ -42,7 +41,6 @@ export const detectorRegistry: Readonly<Record<string, AnyDetectorDef>> = {
   rule,
   range_record: rangeRecord,
   pattern_novelty: patternNovelty,
-  robust_shift: robustShift,
   seasonal_error: seasonalError,
   fuzzy_art: fuzzyArt,
   page_hinkley: pageHinkley,

@@ -11,6 +11,8 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Anomaly, Incident, Reading } from '../../../core/src/schema/events.ts';
+import type { AccessControl } from '../auth/access.ts';
+import type { EmbeddedStore } from '../storage/duckdb-store.ts';
 import type { BlobStore, Clock, ScorePoint, Sink, SinkRecord, SinkRecordType, StoreReader } from '../runtime/types.ts';
 
 export interface ComponentHealth {
@@ -59,6 +61,13 @@ export interface ApiDeps {
   health(): HealthReport;
   blobs: BlobStore;
   logger: Logger;
+  /**
+   * Sign-in, roles and API keys. Without it the API is open (unit tests of the read routes);
+   * `retimuad run` always gives one.
+   */
+  access?: AccessControl;
+  /** The audit trail of operator actions and log templates; without it those routes answer 404. */
+  actions?: ActionStore;
   /** Folder holding the dashboard (index.html, styles.css, src/main.ts); defaults to packages/web. */
   webDir?: string;
   /** Wall clock for default time ranges; injected in tests. */
@@ -66,6 +75,12 @@ export interface ApiDeps {
   /** Interval between SSE heartbeat comments; 15 s by default. */
   sseHeartbeatMs?: number;
 }
+
+/** The part of the embedded store behind incident actions and log templates. */
+export type ActionStore = Pick<
+  EmbeddedStore,
+  'addIncidentAction' | 'incidentActions' | 'latestIncidentActions' | 'logTemplates'
+>;
 
 export interface LiveHubOptions {
   /** Messages kept per subscriber while it is busy; the oldest is dropped beyond this. */

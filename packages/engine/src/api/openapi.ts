@@ -21,6 +21,7 @@ import {
 import type { Incident, Label } from '../../../core/src/schema/events.ts';
 import type { AssetSummary, DeadLetter, ScorePoint, SeriesPoint, StoredLog, StoredMedia } from '../runtime/types.ts';
 import type { HealthReport } from './deps.ts';
+import type { IncidentAction, LogTemplate } from '../storage/duckdb-store.ts';
 
 const ref = (name: string): TSchema => Type.Unsafe({ $ref: `#/components/schemas/${name}` });
 const EventModality = Type.Union([
@@ -122,6 +123,27 @@ const ErrorSchema = Type.Object({
   error: Type.Object({ code: Type.String(), message: Type.String(), param: Type.Optional(Type.String()) }),
 });
 
+const PrincipalSchema = Type.Object({
+  name: Type.String(),
+  role: Type.Union([Type.Literal('viewer'), Type.Literal('operator'), Type.Literal('admin')]),
+});
+const IncidentActionSchema = Type.Object({
+  seq: Type.Integer(),
+  incidentId: Type.String(),
+  action: Type.Union([Type.Literal('acknowledge'), Type.Literal('comment'), Type.Literal('resolve')]),
+  actor: Type.String(),
+  time: Type.Number(),
+  comment: Type.Optional(Type.String()),
+});
+const LogTemplateSchema = Type.Object({
+  template: Type.String(),
+  count: Type.Integer(),
+  firstTime: Type.Number(),
+  lastTime: Type.Number(),
+  assets: Type.Array(Type.String()),
+  example: Type.String(),
+});
+
 // Compile-time drift check: each schema must describe exactly its interface (both directions).
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type Without<T, K extends PropertyKey> = Omit<T, K & keyof T>;
@@ -135,7 +157,9 @@ const _drift: [
   Same<Static<typeof StoredLogSchema>, StoredLog>,
   Same<Without<Static<typeof StoredMediaSchema>, 'media'>, Without<StoredMedia, 'media'>>,
   Same<Static<typeof HealthReportSchema>, HealthReport>,
-] = [true, true, true, true, true, true, true, true, true];
+  Same<Static<typeof IncidentActionSchema>, IncidentAction>,
+  Same<Static<typeof LogTemplateSchema>, LogTemplate>,
+] = [true, true, true, true, true, true, true, true, true, true, true];
 void _drift;
 
 /** Plain JSON copy of a TypeBox schema without its `$id` (the component name replaces it). */
@@ -183,7 +207,12 @@ const json = (schema: unknown, description = 'OK'): unknown => ({
 const arrayOf = (name: string): unknown => ({ type: 'array', items: { $ref: `#/components/schemas/${name}` } });
 const errors = {
   '400': json({ $ref: '#/components/schemas/Error' }, 'A parameter is invalid; the message names it.'),
+  '401': json({ $ref: '#/components/schemas/Error' }, 'Not signed in and no valid API key.'),
 };
+const forbidden = {
+  '403': json({ $ref: '#/components/schemas/Error' }, 'The role of the caller does not allow this.'),
+};
+const jsonBody = (schema: unknown): unknown => ({ required: true, content: { 'application/json': { schema } } });
 
 function op(summary: string, parameters: Param[], ok: unknown, extra: Record<string, unknown> = {}): unknown {
   return { get: { summary, parameters, responses: { '200': ok, ...errors, ...extra } } };
@@ -198,6 +227,8 @@ export const LIMITS = {
   media: { default: 50, max: 1000 },
   deadLetters: { default: 100, max: 5000 },
   logQueryChars: 200,
+  templates: { default: 100, max: 2000 },
+  commentChars: 2000,
 } as const;
 
 let cached: unknown;
@@ -283,6 +314,84 @@ function build(): unknown {
         [{ name: 'id', in: 'path', required: true, description: 'Incident id.', schema: str }],
         json({ $ref: '#/components/schemas/Incident' }),
         notFound,
+      ),
+      '/api/session': {
+        get: {
+          summary: 'Who is signed in (name and role).',
+          parameters: [],
+          responses: { '200': json({ $ref: '#/components/schemas/Principal' }), ...errors },
+        },
+        post: {
+          summary: 'Sign in with username and password; sets the session cookie (HttpOnly, SameSite=Strict).',
+          security: [],
+          requestBody: jsonBody({
+            type: 'object',
+            required: ['username', 'password'],
+            properties: { username: str, password: str },
+          }),
+          responses: { '200': json({ $ref: '#/components/schemas/Principal' }), ...errors },
+        },
+        delete: { summary: 'Sign out.', responses: { '204': { description: 'Signed out.' } } },
+      },
+      '/api/keys': {
+        get: {
+          summary: 'API keys (names and roles; admin).',
+          parameters: [],
+          responses: {
+            '200': json({ type: 'array', items: { type: 'object', properties: { name: str, role: str } } }),
+            ...errors,
+            ...forbidden,
+          },
+        },
+        post: {
+          summary: 'Create an API key (admin). The key is shown once; only its hash is kept.',
+          requestBody: jsonBody({
+            type: 'object',
+            required: ['name', 'role'],
+            properties: { name: str, role: { type: 'string', enum: ['viewer', 'operator', 'admin'] } },
+          }),
+          responses: {
+            '201': json({ type: 'object', properties: { key: str, name: str, role: str } }),
+            ...errors,
+            ...forbidden,
+          },
+        },
+      },
+      '/api/incidents/{id}/actions': {
+        get: {
+          summary:
+            'The audit trail of an incident: acknowledgements, comments, resolutions with who and when, oldest first.',
+          parameters: [{ name: 'id', in: 'path', required: true, description: 'Incident id.', schema: str }],
+          responses: { '200': json(arrayOf('IncidentAction')), ...errors },
+        },
+        post: {
+          summary: 'Acknowledge, comment on or resolve an incident (operator or admin).',
+          parameters: [{ name: 'id', in: 'path', required: true, description: 'Incident id.', schema: str }],
+          requestBody: jsonBody({
+            type: 'object',
+            required: ['action'],
+            properties: {
+              action: { type: 'string', enum: ['acknowledge', 'comment', 'resolve'] },
+              comment: { type: 'string', maxLength: LIMITS.commentChars, description: 'Required for a comment.' },
+            },
+          }),
+          responses: {
+            '201': json({ $ref: '#/components/schemas/IncidentAction' }),
+            ...errors,
+            ...forbidden,
+            ...notFound,
+          },
+        },
+      },
+      '/api/incident-handling': op(
+        'The latest acknowledgement or resolution of each of the given incidents (by id; absent when none).',
+        [{ name: 'ids', in: 'query', required: true, description: 'Comma-separated incident ids.', schema: str }],
+        json({ type: 'object', additionalProperties: { $ref: '#/components/schemas/IncidentAction' } }),
+      ),
+      '/api/logs/templates': op(
+        'Log templates (numbers, addresses and ids masked) with counts, rarest first: new and rare kinds of messages.',
+        [nameP('asset', 'Only this asset.'), FROM, TO, limitP(LIMITS.templates.default, LIMITS.templates.max)],
+        json(arrayOf('LogTemplate')),
       ),
       '/api/logs': op(
         'Log records, newest first.',
@@ -389,6 +498,9 @@ function build(): unknown {
         StoredMedia: plain(StoredMediaSchema),
         HealthReport: plain(HealthReportSchema),
         Error: plain(ErrorSchema),
+        Principal: plain(PrincipalSchema),
+        IncidentAction: plain(IncidentActionSchema),
+        LogTemplate: plain(LogTemplateSchema),
       },
     },
   };

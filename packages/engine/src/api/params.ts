@@ -7,12 +7,14 @@
  * const limit = q.int('limit', { min: 1, max: 5000, default: 200 });
  */
 
+export type ApiStatus = 400 | 401 | 403 | 404 | 415 | 429 | 500;
+
 /** An error the API turns into a JSON response: `{ error: { code, message, param? } }`. */
 export class ApiError extends Error {
-  readonly status: 400 | 404 | 500;
+  readonly status: ApiStatus;
   readonly code: string;
   readonly param?: string;
-  constructor(status: 400 | 404 | 500, code: string, message: string, param?: string, options?: { cause?: unknown }) {
+  constructor(status: ApiStatus, code: string, message: string, param?: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'ApiError';
     this.status = status;

@@ -19,6 +19,8 @@ import { LIVE_MESSAGE_TYPES, type ApiDeps, type LiveMessage, type LiveMessageTyp
 import { LIMITS, openApiDocument } from './openapi.ts';
 import { ApiError, QueryParams, SHA256_RE, checkId } from './params.ts';
 import { buildWeb, type WebFile } from './web-bundle.ts';
+import { bodyString, installAccess, readJson, requireRole } from './access-routes.ts';
+import type { IncidentActionKind } from '../storage/duckdb-store.ts';
 
 export interface ApiServer {
   app: Hono;
@@ -26,6 +28,7 @@ export interface ApiServer {
   listen(port: number, host: string): Promise<{ url: string; close(): Promise<void> }>;
 }
 
+const ACTIONS = ['acknowledge', 'comment', 'resolve'] as const;
 const LOG_LEVELS = ['trace', 'debug', 'info', 'notice', 'warn', 'error', 'critical', 'alert', 'emergency'] as const;
 
 /** Content types recognised from a blob's first bytes; anything else is served as opaque bytes. */
@@ -118,6 +121,9 @@ export function createApiServer(deps: ApiDeps): ApiServer {
     if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
   });
 
+  // Before every route: sign-in and API keys guard /api/* and /metrics.
+  installAccess(app, deps.access, log);
+
   app.onError((err, c) => {
     if (err instanceof ApiError) {
       if (err.status === 500) log.error({ err, path: c.req.path }, err.message);
@@ -194,6 +200,58 @@ export function createApiServer(deps: ApiDeps): ApiServer {
     const inc = await deps.store.incident(id);
     if (!inc) throw new ApiError(404, 'not_found', `no incident with id ${JSON.stringify(id)}`);
     return c.json(inc);
+  });
+
+  const actionStore = () => {
+    if (!deps.actions) throw new ApiError(404, 'not_found', 'incident actions are not available on this server');
+    return deps.actions;
+  };
+
+  app.get('/api/incidents/:id/actions', async (c) => {
+    params(c, []);
+    const id = checkId('id', c.req.param('id'));
+    return c.json(await actionStore().incidentActions(id));
+  });
+
+  app.post('/api/incidents/:id/actions', async (c) => {
+    const id = checkId('id', c.req.param('id'));
+    const body = await readJson(c);
+    const action = bodyString(body, 'action', { max: 20, required: true }) as IncidentActionKind;
+    if (!(ACTIONS as readonly string[]).includes(action))
+      throw new ApiError(400, 'bad_body', `body field "action": expected one of ${ACTIONS.join(', ')}`, 'action');
+    const who = requireRole(c, 'operator', `${action} (incident ${id})`);
+    const comment = bodyString(body, 'comment', { max: LIMITS.commentChars, required: action === 'comment' });
+    const store = actionStore();
+    if (!(await deps.store.incident(id)))
+      throw new ApiError(404, 'not_found', `no incident with id ${JSON.stringify(id)}`);
+    const rec = await store.addIncidentAction({
+      incidentId: id,
+      action,
+      actor: who.name,
+      time: clock.now(),
+      ...(comment === undefined ? {} : { comment }),
+    });
+    log.info({ incident: id, action, actor: who.name }, 'incident action');
+    return c.json(rec, 201);
+  });
+
+  app.get('/api/incident-handling', async (c) => {
+    const q = params(c, ['ids']);
+    const raw = q.text('ids', 20_000) ?? '';
+    const ids = raw.split(',').filter((x) => x !== '');
+    if (ids.length > LIMITS.incidents.max)
+      throw new ApiError(400, 'bad_param', `query parameter "ids": at most ${LIMITS.incidents.max} ids`, 'ids');
+    ids.forEach((id) => checkId('ids', id));
+    const latest = await actionStore().latestIncidentActions(ids);
+    return c.json(Object.fromEntries(latest));
+  });
+
+  app.get('/api/logs/templates', async (c) => {
+    const q = params(c, ['asset', 'from', 'to', 'limit']);
+    const asset = q.name('asset');
+    const range = q.range(clock.now());
+    const limit = q.int('limit', { min: 1, ...LIMITS.templates });
+    return c.json(await actionStore().logTemplates({ limit, ...(asset && { asset }), ...(range && { range }) }));
   });
 
   app.get('/api/logs', async (c) => {

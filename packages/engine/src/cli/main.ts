@@ -18,9 +18,12 @@ import { runCommand } from './run.ts';
 import { runScore } from './score.ts';
 import { runSimulate } from './simulate.ts';
 import { runEvalNab } from './eval.ts';
+import { runLogsParse } from './logs.ts';
 import { runSimulateToKafka } from '../kafka/cli.ts';
 import { runWorkerCommand } from '../worker/command.ts';
+import { runIngestCommand } from '../ingest/command.ts';
 import { formatScenarioReport, runScenarioEval } from '../eval/scenarios-runner.ts';
+import { runAnalyze } from '../analytics/command.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 export const DEFAULT_CONFIG = join(repoRoot, 'examples/plant.yaml');
@@ -284,6 +287,85 @@ program
       ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}),
       ...(o.group !== undefined ? { groupId: o.group } : {}),
     });
+  });
+
+const logsCmd = program.command('logs').description('Log files: parsing and template mining.');
+logsCmd
+  .command('parse')
+  .description('Parse a log file (syslog RFC 3164/5424, JSON lines or plain lines) and mine its templates online: one CSV row per input line with its template id, template text and ECS fields.')
+  .requiredOption('-i, --input <file>', 'log file to read')
+  .requiredOption('-o, --out <file>', 'CSV file to write')
+  .addOption(new Option('--format <format>', 'line format (auto picks per line)').choices(['auto', 'rfc3164', 'rfc5424', 'json', 'plain']).default('auto'))
+  .option('--sim-threshold <x>', 'share of equal tokens (0..1) to join a template', (v: string) => {
+    const x = Number(v);
+    if (!(x >= 0 && x <= 1)) throw new InvalidArgumentError(`--sim-threshold must be a number in [0,1], got "${v}"`);
+    return x;
+  })
+  .option('--depth <n>', 'parse tree depth (as in drain3: routes on the first depth-3 tokens)', int('--depth'))
+  .option('--year <n>', 'year for RFC 3164 timestamps, which carry none (default: this year)', int('--year'))
+  .action(async (o: { input: string; out: string; format: 'auto' | 'rfc3164' | 'rfc5424' | 'json' | 'plain'; simThreshold?: number; depth?: number; year?: number }) => {
+    const s = await runLogsParse({
+      input: o.input,
+      out: o.out,
+      format: o.format,
+      miner: { ...(o.simThreshold !== undefined ? { sim_threshold: o.simThreshold } : {}), ...(o.depth !== undefined ? { depth: Math.max(3, o.depth) } : {}) },
+      ...(o.year !== undefined ? { year: o.year } : {}),
+      warn: (m) => process.stderr.write(`${m}\n`),
+    });
+    process.stdout.write(`${o.out}: ${s.lines} line(s), ${s.templates} template(s), ${s.errors} unreadable, ${s.seconds.toFixed(2)} s\n`);
+  });
+
+program
+  .command('analyze')
+  .description(
+    'Batch analyses over the embedded store (--data-dir) or the Parquet archive (--archive): per asset and metric summary statistics, histograms with outlier bins, rolling-window trends, drift between the two halves of the range, and K-Means over per-window features (k by silhouette). Findings are written back as batch anomalies; the report is HTML (inline SVG plots) or JSON.',
+  )
+  .option('--data-dir <dir>', 'data directory holding retimuad.duckdb (findings are written there)')
+  .option('--archive <dir>', 'Parquet archive (readings/date=…/asset=…/*.parquet) to read instead of the store')
+  .option('--from <time>', 'start (ISO-8601 or epoch ms; default: first reading)')
+  .option('--to <time>', 'end (ISO-8601 or epoch ms; default: last reading)')
+  .option('--asset <names>', 'comma-separated assets (default: all)', list)
+  .addOption(new Option('--report <format>', 'report format').choices(['html', 'json']).default('html'))
+  .option('-o, --out <file>', 'report file (default: <dir>/analysis.html|json)')
+  .option('--bins <n>', 'histogram bins', int('--bins'))
+  .addOption(
+    new Option('--engine <engine>', 'duckdb (embedded) or spark (spark-submit, reads --archive)')
+      .choices(['duckdb', 'spark'])
+      .default('duckdb'),
+  )
+  .option('--spark-master <url>', 'Spark master for --engine spark (default local[2])')
+  .option('--no-write', 'do not write findings to the store')
+  .action(
+    async (o: {
+      dataDir?: string;
+      archive?: string;
+      from?: string;
+      to?: string;
+      asset?: string[];
+      report: 'html' | 'json';
+      out?: string;
+      bins?: number;
+      engine: 'duckdb' | 'spark';
+      sparkMaster?: string;
+      write: boolean;
+    }) => {
+      const { asset, ...rest } = o;
+      const s = await runAnalyze({ ...rest, ...(asset !== undefined ? { assets: asset } : {}) });
+      const t = Object.values(s.result.timingsMs).reduce((a, b) => a + b, 0);
+      process.stdout.write(
+        `${s.out}: ${s.result.stats.length} series, ${s.result.clusterings.length} asset clusterings, ${s.findings.length} finding(s), ${s.written} written as batch anomalies (${s.result.engine}, ${t.toFixed(0)} ms)\n`,
+      );
+    },
+  );
+
+program
+  .command('ingest')
+  .description(
+    'Receive events over HTTP (POST /ingest: JSON, a JSON array or NDJSON) and/or MQTT, validate them and produce them to the Kafka topics; rejected records go to the dead-letter topic and, over HTTP, come back with their reasons. See docs/kafka.md for the config.',
+  )
+  .requiredOption('-c, --config <file>', 'ingest config (YAML: site, kafka, http, mqtt)')
+  .action(async (o: { config: string }) => {
+    await runIngestCommand(o.config);
   });
 
 program

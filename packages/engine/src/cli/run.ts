@@ -20,6 +20,11 @@ import { createFsBlobStore } from '../storage/blobs.ts';
 import { createApiServer } from '../api/server.ts';
 import { createLiveHub, createLiveSink, type HealthReport } from '../api/deps.ts';
 import { createMediaFeatureStage } from '../runtime/media-features.ts';
+import { createModelStage } from '../models/stage.ts';
+import { dirname } from 'node:path';
+// --- access (issue 7) ---
+import { setupAccess, type AccessControl, type AccessSeed } from '../auth/access.ts';
+// --- end access ---
 
 export interface RunOptions {
   config: string;
@@ -28,6 +33,14 @@ export interface RunOptions {
   fresh?: boolean;
   dataDir?: string;
   logLevel?: string;
+  // --- access (issue 7) ---
+  /**
+   * Sign-in for the API and dashboard: users and API keys given here (plain secrets, hashed at
+   * start; for tests and embedding) join the users file and RETIMUAD_ADMIN_PASSWORD.
+   * `{ disabled: true }` serves the API without sign-in (only for tests that need an open API).
+   */
+  auth?: AccessSeed & { disabled?: boolean };
+  // --- end access ---
   /** Where human-facing lines go (the URL, incidents); stdout by default. */
   print?: (line: string) => void;
 }
@@ -58,6 +71,14 @@ export async function startSystem(opts: RunOptions): Promise<RunningSystem> {
   if (opts.host !== undefined) config.api.host = opts.host;
   await mkdir(config.dataDir, { recursive: true });
   const logger = makeLogger(config.dataDir, opts.logLevel ?? process.env['RETIMUAD_LOG_LEVEL'] ?? 'info');
+  // --- access (issue 7) ---
+  // Before anything starts, so a bad users file stops the start cleanly.
+  let access: AccessControl | undefined;
+  if (config.api.enabled && opts.auth?.disabled !== true) {
+    const { disabled: _d, ...seed } = opts.auth ?? {};
+    access = await setupAccess({ dataDir: config.dataDir, env: process.env, print, seed });
+  }
+  // --- end access ---
   const metrics = createMetrics();
   const blobs = createFsBlobStore(join(config.dataDir, 'blobs'));
   const abort = new AbortController();
@@ -82,7 +103,9 @@ export async function startSystem(opts: RunOptions): Promise<RunningSystem> {
   sinks.push(createLiveSink(hub));
 
   const media = createMediaFeatureStage({ blobs, logger: logger.child({ component: 'media-features' }) });
-  const pipeline = new Pipeline({ config, sources, sinks, logger, metrics, blobs, media, fresh: opts.fresh === true, live_time: true });
+  const models =
+    (config.models ?? []).length > 0 ? await createModelStage({ entries: config.models ?? [], baseDir: dirname(resolve(opts.config)), blobs, logger: logger.child({ component: 'model-stage' }) }) : undefined;
+  const pipeline = new Pipeline({ config, sources, sinks, logger, metrics, blobs, media, ...(models !== undefined ? { models } : {}), fresh: opts.fresh === true, live_time: true });
   const { restored } = await pipeline.start();
   print(restored ? `Resumed from checkpoint ${pipeline.checkpointFile}` : 'Started fresh (no checkpoint)');
 
@@ -92,6 +115,8 @@ export async function startSystem(opts: RunOptions): Promise<RunningSystem> {
   if (config.api.enabled) {
     if (store === undefined) throw new Error(`${config.file}: the API needs an embedded_store sink to read from`);
     const api = createApiServer({
+      ...(access === undefined ? {} : { access }),
+      actions: store,
       store,
       registry: metrics.registry,
       live: hub,
@@ -109,8 +134,9 @@ export async function startSystem(opts: RunOptions): Promise<RunningSystem> {
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      abort.abort();
+      // Sinks get their abort only after the pipeline's final flush, so the last batch is delivered.
       await pipeline.stop();
+      abort.abort();
       await closeApi?.();
     })());
   return { url, pipeline, config, stop };

@@ -66,6 +66,8 @@ export interface PipelineConfig {
   dataDir: string;
   sources: ComponentConfig[];
   detectors: DetectorConfig[];
+  /** Model entries, validated by the schema; ONNX files are checked when the model stage loads them. */
+  models?: unknown[];
   correlator: CorrelatorParamsT;
   sinks: ComponentConfig[];
   api: Static<typeof ApiConfig>;
@@ -206,6 +208,7 @@ export function parseConfig(text: string, file: string, schemas: ComponentSchema
     dataDir: resolve(base, top.data_dir),
     sources,
     detectors,
+    models: top.models,
     correlator: check(CorrelatorParams, top.correlator ?? {}, '/correlator') as CorrelatorParamsT,
     sinks,
     api: check(ApiConfig, top.api ?? {}, '/api') as Static<typeof ApiConfig>,

@@ -13,6 +13,7 @@
  *     params: { window_secs: 300, threshold_z: 4 }
  * sinks: [{ id: store, type: embedded_store }]
  */
+import { ModelEntry } from '../models/spec.ts';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { CorrelatorParams } from '../../../core/src/correlator/index.ts';
 
@@ -151,6 +152,7 @@ export const PipelineConfig = Type.Object(
     data_dir: Type.String({ default: 'data', description: 'State, blobs and the embedded store (relative to the config file).' }),
     sources: Type.Array(ComponentEntry, { minItems: 1 }),
     detectors: Type.Array(DetectorEntry, { default: [] }),
+    models: Type.Array(ModelEntry, { default: [], description: 'Pretrained ONNX models whose scores become readings (packages/engine/src/models/).' }),
     correlator: Type.Optional(Type.Partial(CorrelatorParams)),
     sinks: Type.Array(ComponentEntry, { default: [] }),
     api: Type.Optional(Type.Partial(ApiConfig)),

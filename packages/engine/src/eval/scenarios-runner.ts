@@ -9,7 +9,7 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import pino from 'pino';
 import type { Anomaly, Incident, Label } from '../../../core/src/schema/events.ts';
 import { scoreScenarios, type DetectionScore, type ScenarioScores } from '../../../core/src/eval/scenarios.ts';
@@ -17,6 +17,7 @@ import type { PipelineConfig } from '../config/load.ts';
 import { createMetrics } from '../runtime/metrics.ts';
 import { Pipeline } from '../runtime/pipeline.ts';
 import { createMediaFeatureStage } from '../runtime/media-features.ts';
+import { createModelStage } from '../models/stage.ts';
 import { createSimulatorSource, SimulatorSourceParams } from '../sources/simulator/index.ts';
 import { createFsBlobStore } from '../storage/blobs.ts';
 import type { Sink, SinkRecord, SinkRecordType } from '../runtime/types.ts';
@@ -80,6 +81,10 @@ export async function runScenarioEval(opts: ScenarioEvalOptions): Promise<Scenar
     }) as SimulatorSourceParams;
     const source = createSimulatorSource({ ...params, id: sim?.id ?? 'plant' });
     const sink = new CollectSink();
+    const models =
+      (opts.config.models ?? []).length > 0
+        ? await createModelStage({ entries: opts.config.models ?? [], baseDir: dirname(resolve(opts.config.file)), blobs, logger })
+        : undefined;
     const pipeline = new Pipeline({
       config: { ...opts.config, dataDir: dir, runtime: { ...opts.config.runtime, checkpoint_interval_secs: 0 } },
       sources: [source],
@@ -88,6 +93,7 @@ export async function runScenarioEval(opts: ScenarioEvalOptions): Promise<Scenar
       metrics: createMetrics({ defaultMetrics: false }),
       blobs,
       media: createMediaFeatureStage({ blobs, logger }),
+      ...(models !== undefined ? { models } : {}),
       fresh: true,
     });
     await pipeline.start();

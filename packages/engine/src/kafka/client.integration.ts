@@ -58,7 +58,11 @@ describe('KafkaClient against a real broker', () => {
     const groupId = `itest-group-${run}`;
     await kafka.ensureTopic(topic, 3);
     const n = 300;
-    const sent = Array.from({ length: n }, (_, i) => ({ key: `sensor-${i % 50}`, value: JSON.stringify({ i, phase: 'before' }), headers: { i: String(i) } }));
+    const sent = Array.from({ length: n }, (_, i) => ({
+      key: `sensor-${i % 50}`,
+      value: JSON.stringify({ i, phase: 'before' }),
+      headers: { i: String(i) },
+    }));
     await kafka.produce(topic, sent);
 
     const first = await kafka.subscribe({ topics: [topic], groupId, from: 'committed', max_wait_ms: 100 });
@@ -81,16 +85,26 @@ describe('KafkaClient against a real broker', () => {
       expect(r.headers['i']).toBe(String((JSON.parse(r.value.toString()) as { i: number }).i));
     }
 
-    const later = Array.from({ length: 5 }, (_, i) => ({ key: `sensor-${i}`, value: JSON.stringify({ i: n + i, phase: 'after' }) }));
+    const later = Array.from({ length: 5 }, (_, i) => ({
+      key: `sensor-${i}`,
+      value: JSON.stringify({ i: n + i, phase: 'after' }),
+    }));
     await kafka.produce(topic, later);
     const second = await kafka.subscribe({ topics: [topic], groupId, from: 'committed', max_wait_ms: 100 });
     const resumed = await take(second, 5);
     await second.close();
-    expect(resumed.map((r) => (JSON.parse(r.value.toString()) as { phase: string }).phase)).toEqual(Array(5).fill('after'));
+    expect(resumed.map((r) => (JSON.parse(r.value.toString()) as { phase: string }).phase)).toEqual(
+      Array(5).fill('after'),
+    );
   });
 
   it('fails with E_KAFKA_PRODUCE, naming the brokers, when none answers', async () => {
-    const dead = new KafkaClient({ brokers: ['127.0.0.1:1'], clientId: 'retimuad-itest-dead', driver, connect_timeout_ms: 300 });
+    const dead = new KafkaClient({
+      brokers: ['127.0.0.1:1'],
+      clientId: 'retimuad-itest-dead',
+      driver,
+      connect_timeout_ms: 300,
+    });
     const err = await dead.produce(`itest-dead-${run}`, [{ value: 'x' }]).catch((e: unknown) => e);
     await dead.close();
     expect(err).toBeInstanceOf(KafkaError);

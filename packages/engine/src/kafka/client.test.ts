@@ -8,7 +8,13 @@ import { KafkaError } from './errors.ts';
 function fakeDriver(opts: { createError?: Error; sendError?: Error; commitError?: Error } = {}) {
   const log = new Map<string, DriverOutMessage[]>();
   const committed = new Map<string, bigint>(); // `${group}/${topic}` -> next offset
-  const calls = { adminClosed: 0, producerClosed: 0, consumerClosed: 0, streamClosed: 0, consumeOptions: [] as unknown[] };
+  const calls = {
+    adminClosed: 0,
+    producerClosed: 0,
+    consumerClosed: 0,
+    streamClosed: 0,
+    consumeOptions: [] as unknown[],
+  };
   const driver: KafkaDriver = {
     Admin: class {
       createTopics(o: { topics: string[] }) {
@@ -101,7 +107,9 @@ describe('parseBrokers', () => {
 
 describe('KafkaClient', () => {
   it('creates a topic once and reports an existing one as exists', async () => {
-    const exists = new AggregateError([Object.assign(new Error('Topic with this name already exists.'), { apiId: 'TOPIC_ALREADY_EXISTS' })]);
+    const exists = new AggregateError([
+      Object.assign(new Error('Topic with this name already exists.'), { apiId: 'TOPIC_ALREADY_EXISTS' }),
+    ]);
     const fresh = fakeDriver();
     expect(await client(fresh.driver).ensureTopic('t', 3)).toBe('created');
     const dup = fakeDriver({ createError: exists });
@@ -125,7 +133,10 @@ describe('KafkaClient', () => {
   it('produces strings as buffers with keys and headers, and consumes them back', async () => {
     const f = fakeDriver();
     const k = client(f.driver);
-    await k.produce('r', [{ key: 'pump-1', value: '{"v":1}', headers: { source: 'sim' } }, { value: Buffer.from('raw') }]);
+    await k.produce('r', [
+      { key: 'pump-1', value: '{"v":1}', headers: { source: 'sim' } },
+      { value: Buffer.from('raw') },
+    ]);
     const sub = await k.subscribe({ topics: ['r'], groupId: 'g', from: 'earliest' });
     const got = [];
     for await (const rec of sub) got.push(rec);
@@ -133,7 +144,9 @@ describe('KafkaClient', () => {
       ['pump-1', '{"v":1}', { source: 'sim' }, 0n, 1_700_000_000_123],
       [undefined, 'raw', {}, 1n, 1_700_000_000_123],
     ]);
-    expect(f.calls.consumeOptions).toEqual([{ topics: ['r'], mode: 'earliest', fallbackMode: 'earliest', autocommit: false, maxWaitTime: 500 }]);
+    expect(f.calls.consumeOptions).toEqual([
+      { topics: ['r'], mode: 'earliest', fallbackMode: 'earliest', autocommit: false, maxWaitTime: 500 },
+    ]);
     await sub.close();
     expect([f.calls.streamClosed, f.calls.consumerClosed]).toEqual([1, 1]);
   });
@@ -141,7 +154,10 @@ describe('KafkaClient', () => {
   it('resumes a group after its committed offset and never commits on its own', async () => {
     const f = fakeDriver();
     const k = client(f.driver);
-    await k.produce('r', ['a', 'b', 'c'].map((value) => ({ value })));
+    await k.produce(
+      'r',
+      ['a', 'b', 'c'].map((value) => ({ value })),
+    );
     const first = await k.subscribe({ topics: ['r'], groupId: 'g' });
     for await (const rec of first) if (rec.value.toString() === 'b') await rec.commit();
     await first.close();
@@ -154,7 +170,9 @@ describe('KafkaClient', () => {
   });
 
   it('wraps produce and commit failures with stable codes', async () => {
-    expect(await codeOf(client(fakeDriver({ sendError: new Error('down') }).driver).produce('r', [{ value: 'x' }]))).toBe('E_KAFKA_PRODUCE');
+    expect(
+      await codeOf(client(fakeDriver({ sendError: new Error('down') }).driver).produce('r', [{ value: 'x' }])),
+    ).toBe('E_KAFKA_PRODUCE');
     const f = fakeDriver({ commitError: new Error('rebalancing') });
     const k = client(f.driver);
     await k.produce('r', [{ value: 'x' }]);
@@ -177,7 +195,9 @@ describe('KafkaClient', () => {
   });
 
   it('rejects a malformed broker list at construction', () => {
-    expect(() => new KafkaClient({ brokers: ['localhost'], clientId: 'unit', driver: fakeDriver().driver })).toThrow(/KafkaClient\(unit\)\.brokers/);
+    expect(() => new KafkaClient({ brokers: ['localhost'], clientId: 'unit', driver: fakeDriver().driver })).toThrow(
+      /KafkaClient\(unit\)\.brokers/,
+    );
   });
 });
 

@@ -12,7 +12,14 @@
  * for await (const rec of sub) { handle(rec.value); await rec.commit(); }
  * await sub.close(); await kafka.close();
  */
-import type { DriverConsumer, DriverInMessage, DriverProducer, DriverStream, KafkaDriver } from './driver.ts';
+import type {
+  DriverConsumer,
+  DriverGroupJoin,
+  DriverInMessage,
+  DriverProducer,
+  DriverStream,
+  KafkaDriver,
+} from './driver.ts';
 import { KafkaError } from './errors.ts';
 
 export interface KafkaClientOptions {
@@ -54,6 +61,18 @@ export interface SubscribeOptions {
   /** How long the broker may hold a fetch open when there is no data; default 500. */
   max_wait_ms?: number;
   session_timeout_ms?: number;
+  /**
+   * Called after every group join (start and each rebalance) with the partitions this member
+   * now owns, before records of the new assignment are delivered.
+   */
+  onAssignment?: (assignment: KafkaAssignment) => void;
+}
+
+/** The partitions a group member owns in one generation of the group. */
+export interface KafkaAssignment {
+  generation: number;
+  memberId: string;
+  partitions: Array<{ topic: string; partitions: number[] }>;
 }
 
 export interface KafkaSubscription extends AsyncIterable<KafkaRecordIn> {
@@ -69,7 +88,8 @@ export function parseBrokers(list: string, where = 'broker list'): string[] {
     .split(',')
     .map((b) => b.trim())
     .filter((b) => b.length > 0);
-  if (brokers.length === 0) throw new KafkaError('E_KAFKA_CONFIG', `${where}: expected host:port[,host:port...], got '${list}'`);
+  if (brokers.length === 0)
+    throw new KafkaError('E_KAFKA_CONFIG', `${where}: expected host:port[,host:port...], got '${list}'`);
   for (const b of brokers) {
     const port = Number(b.slice(b.lastIndexOf(':') + 1));
     if (!BROKER.test(b) || port < 1 || port > 65535) {
@@ -106,19 +126,37 @@ export class KafkaClient {
   }
 
   #assertOpen(op: string): void {
-    if (this.#closed) throw new KafkaError('E_KAFKA_CLOSED', `KafkaClient(${this.#options.clientId}).${op}: client is closed`);
+    if (this.#closed)
+      throw new KafkaError('E_KAFKA_CLOSED', `KafkaClient(${this.#options.clientId}).${op}: client is closed`);
   }
 
-  /** Create the topic if missing. Resolves 'created' or 'exists'. */
-  async ensureTopic(topic: string, partitions = 1): Promise<'created' | 'exists'> {
+  /**
+   * Create the topic if missing, with topic-level configs such as `{ 'cleanup.policy': 'compact' }`.
+   * Resolves 'created' or 'exists' (an existing topic is left as it is).
+   */
+  async ensureTopic(
+    topic: string,
+    partitions = 1,
+    configs: Readonly<Record<string, string>> = {},
+  ): Promise<'created' | 'exists'> {
     this.#assertOpen('ensureTopic');
     const admin = new this.#options.driver.Admin(this.#base());
+    const cfg = Object.entries(configs).map(([name, value]) => ({ name, value }));
     try {
-      await admin.createTopics({ topics: [topic], partitions, replicas: 1 });
+      await admin.createTopics({
+        topics: [topic],
+        partitions,
+        replicas: 1,
+        ...(cfg.length > 0 ? { configs: cfg } : {}),
+      });
       return 'created';
     } catch (err) {
       if (isTopicExists(err)) return 'exists';
-      throw new KafkaError('E_KAFKA_ADMIN', `cannot create topic '${topic}' on ${this.brokers.join(',')}: ${describe(err)}`, { cause: err });
+      throw new KafkaError(
+        'E_KAFKA_ADMIN',
+        `cannot create topic '${topic}' on ${this.brokers.join(',')}: ${describe(err)}`,
+        { cause: err },
+      );
     } finally {
       await admin.close().catch(() => undefined);
     }
@@ -140,9 +178,13 @@ export class KafkaClient {
     try {
       await this.#producer.send({ messages });
     } catch (err) {
-      throw new KafkaError('E_KAFKA_PRODUCE', `cannot produce ${records.length} record(s) to '${topic}' on ${this.brokers.join(',')}: ${describe(err)}`, {
-        cause: err,
-      });
+      throw new KafkaError(
+        'E_KAFKA_PRODUCE',
+        `cannot produce ${records.length} record(s) to '${topic}' on ${this.brokers.join(',')}: ${describe(err)}`,
+        {
+          cause: err,
+        },
+      );
     }
   }
 
@@ -156,6 +198,19 @@ export class KafkaClient {
       sessionTimeout: options.session_timeout_ms ?? 10_000,
       heartbeatInterval: 500,
     });
+    const onAssignment = options.onAssignment;
+    if (onAssignment !== undefined) {
+      consumer.on?.('consumer:group:join', (p: DriverGroupJoin) =>
+        onAssignment({
+          generation: p.generationId ?? -1,
+          memberId: p.memberId,
+          partitions: (p.assignments ?? []).map((a) => ({
+            topic: a.topic,
+            partitions: [...a.partitions].sort((x, y) => x - y),
+          })),
+        }),
+      );
+    }
     let stream: DriverStream;
     try {
       stream = await consumer.consume({
@@ -167,9 +222,13 @@ export class KafkaClient {
       });
     } catch (err) {
       await consumer.close(true).catch(() => undefined);
-      throw new KafkaError('E_KAFKA_CONSUME', `group '${options.groupId}' cannot consume ${options.topics.join(',')}: ${describe(err)}`, {
-        cause: err,
-      });
+      throw new KafkaError(
+        'E_KAFKA_CONSUME',
+        `group '${options.groupId}' cannot consume ${options.topics.join(',')}: ${describe(err)}`,
+        {
+          cause: err,
+        },
+      );
     }
     const sub = new Subscription(consumer, stream, options.groupId, () => this.#subscriptions.delete(sub));
     this.#subscriptions.add(sub);
@@ -189,7 +248,12 @@ export class KafkaClient {
 function isTopicExists(err: unknown): boolean {
   // The driver reports per-topic failures as an AggregateError of protocol errors.
   const list: unknown[] = err instanceof AggregateError ? err.errors : [err];
-  return list.length > 0 && list.every((e) => typeof e === 'object' && e !== null && (e as { apiId?: unknown }).apiId === 'TOPIC_ALREADY_EXISTS');
+  return (
+    list.length > 0 &&
+    list.every(
+      (e) => typeof e === 'object' && e !== null && (e as { apiId?: unknown }).apiId === 'TOPIC_ALREADY_EXISTS',
+    )
+  );
 }
 
 class Subscription implements KafkaSubscription {
@@ -206,7 +270,9 @@ class Subscription implements KafkaSubscription {
       for await (const m of this.stream) yield this.#record(m);
     } catch (err) {
       if (this.#closed) return;
-      throw new KafkaError('E_KAFKA_CONSUME', `group '${this.groupId}' stopped consuming: ${describe(err)}`, { cause: err });
+      throw new KafkaError('E_KAFKA_CONSUME', `group '${this.groupId}' stopped consuming: ${describe(err)}`, {
+        cause: err,
+      });
     }
   }
 
@@ -226,9 +292,13 @@ class Subscription implements KafkaSubscription {
         try {
           await m.commit();
         } catch (err) {
-          throw new KafkaError('E_KAFKA_COMMIT', `group '${groupId}' cannot commit ${m.topic}[${m.partition}]@${m.offset}: ${describe(err)}`, {
-            cause: err,
-          });
+          throw new KafkaError(
+            'E_KAFKA_COMMIT',
+            `group '${groupId}' cannot commit ${m.topic}[${m.partition}]@${m.offset}: ${describe(err)}`,
+            {
+              cause: err,
+            },
+          );
         }
       },
     };

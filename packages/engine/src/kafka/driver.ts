@@ -49,7 +49,17 @@ export interface DriverProducer {
   close(force?: boolean): Promise<void>;
 }
 
+/** Group membership as the driver reports it after each join (rebalance). */
+export interface DriverGroupJoin {
+  groupId: string;
+  memberId: string;
+  generationId?: number;
+  assignments?: Array<{ topic: string; partitions: number[] }>;
+}
+
 export interface DriverConsumer {
+  /** Group events; optional so test doubles without a group can omit it. */
+  on?(event: 'consumer:group:join', listener: (payload: DriverGroupJoin) => void): unknown;
   consume(options: {
     topics: string[];
     mode: 'earliest' | 'latest' | 'committed';
@@ -61,7 +71,12 @@ export interface DriverConsumer {
 }
 
 export interface DriverAdmin {
-  createTopics(options: { topics: string[]; partitions: number; replicas: number }): Promise<unknown>;
+  createTopics(options: {
+    topics: string[];
+    partitions: number;
+    replicas: number;
+    configs?: Array<{ name: string; value: string }>;
+  }): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -95,7 +110,10 @@ export async function loadKafkaDriver(options: LoadDriverOptions = {}): Promise<
   const mod = (await import(pathToFileURL(resolved).href)) as Partial<Record<keyof KafkaDriver, unknown>>;
   for (const name of ['Producer', 'Consumer', 'Admin'] as const) {
     if (typeof mod[name] !== 'function') {
-      throw new KafkaError('E_KAFKA_CLIENT_MISSING', `${resolved} does not export class ${name}: unsupported ${KAFKA_DRIVER_PACKAGE} version`);
+      throw new KafkaError(
+        'E_KAFKA_CLIENT_MISSING',
+        `${resolved} does not export class ${name}: unsupported ${KAFKA_DRIVER_PACKAGE} version`,
+      );
     }
   }
   return mod as KafkaDriver;

@@ -20,6 +20,7 @@ import { BoundedQueue } from './queue.ts';
 import { Processor, type ProcessorSnapshot } from './processor.ts';
 import type { Metrics } from './metrics.ts';
 import type { MediaFeatureStage } from './media-features.ts';
+import type { ModelStage } from '../models/stage.ts';
 import {
   systemClock,
   type BlobStore,
@@ -44,6 +45,8 @@ export interface PipelineOptions {
   fresh?: boolean;
   /** Turns audio clips and camera frames into feature readings the detectors judge. */
   media?: MediaFeatureStage;
+  /** Pretrained model stages (audio, image, sensor windows) whose scores become readings. */
+  models?: ModelStage;
   /** Live mode advances event time by the wall clock when idle; offline replays never do. */
   live_time?: boolean;
 }
@@ -234,6 +237,7 @@ export class Pipeline {
           this.pending.push({ type: 'event', event: e });
           this.processor.process(e, this.pending);
           if ((e.kind === 'audio' || e.kind === 'image') && this.opts.media !== undefined) await this.deriveMedia(e);
+          if (e.kind !== 'log' && this.opts.models !== undefined) await this.deriveModels(e);
           this.opts.metrics.latency.observe(Math.max(0, now - e.ingestTime) / 1000);
           procMetrics.emitted(this.pending.length - before - 1, 'output');
         }
@@ -278,6 +282,23 @@ export class Pipeline {
     return undefined;
   }
   private readonly seenIds = new Set<string>();
+
+  /** Model scores → readings, processed like any reading; media a model cannot read become dead letters. */
+  private async deriveModels(e: Event): Promise<void> {
+    const m = this.opts.metrics.component('model-stage', 'processor');
+    m.received(1, e.kind);
+    try {
+      const readings = await this.opts.models!.derive(e);
+      for (const r of readings) {
+        this.pending.push({ type: 'event', event: r });
+        this.processor.process(r, this.pending);
+      }
+      m.emitted(readings.length, 'reading');
+    } catch (err) {
+      m.error((err as Error).message);
+      await this.deadLetter('model-stage', `${e.kind} event ${e.id}`, (err as Error).message, e);
+    }
+  }
 
   /** Media → feature readings, processed like any reading; undecodable media become dead letters. */
   private async deriveMedia(e: AudioClip | ImageFrame): Promise<void> {
@@ -334,7 +355,8 @@ export class Pipeline {
     const snap = this.processor.snapshot();
     const tmp = `${this.checkpointFile}.tmp`;
     const media = this.opts.media?.snapshot();
-    await writeFile(tmp, JSON.stringify({ savedAt: this.clock.now(), ...snap, ...(media !== undefined ? { media } : {}) }));
+    const models = this.opts.models?.snapshot();
+    await writeFile(tmp, JSON.stringify({ savedAt: this.clock.now(), ...snap, ...(media !== undefined ? { media } : {}), ...(models !== undefined ? { models } : {}) }));
     await rename(tmp, this.checkpointFile);
   }
 
@@ -345,9 +367,10 @@ export class Pipeline {
     } catch {
       return false;
     }
-    const snap = JSON.parse(text) as ProcessorSnapshot & { media?: unknown };
+    const snap = JSON.parse(text) as ProcessorSnapshot & { media?: unknown; models?: unknown };
     const r = this.processor.restore(snap);
     if (snap.media !== undefined) this.opts.media?.restore(snap.media);
+    if (snap.models !== undefined) this.opts.models?.restore(snap.models);
     this.lastTickTime = snap.watermark;
     this.log.info({ restored: r.restored, fresh: r.fresh, watermark: new Date(snap.watermark).toISOString() }, 'resumed from checkpoint');
     return true;

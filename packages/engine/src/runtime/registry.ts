@@ -9,10 +9,16 @@ import type { TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import { createFileSource, FileSourceParams } from '../sources/file/index.ts';
 import { createSimulatorSource, SimulatorSourceParams } from '../sources/simulator/index.ts';
+import { createKafkaSource, KafkaSourceParams } from '../sources/kafka/index.ts';
+import { createKafkaSink, KafkaSinkParams } from '../sinks/kafka/kafka.ts';
 import { ConsoleSinkParams, createConsoleSink } from '../sinks/console/console.ts';
 import { createJsonlSink, JsonlSinkParams } from '../sinks/jsonl/jsonl.ts';
 import { createWebhookSink, WebhookSinkParams } from '../sinks/webhook/webhook.ts';
+import { createInfluxSink, InfluxSinkParams, type InfluxSinkDeps } from '../sinks/influxdb/influxdb.ts';
+import { createElasticsearchSink, ElasticsearchSinkParams } from '../sinks/elasticsearch/elasticsearch.ts';
+import { appendDeadLetterTo } from '../sinks/influxdb/retry.ts';
 import { EmbeddedStoreParams, openEmbeddedStore, type EmbeddedStore } from '../storage/duckdb-store.ts';
+import { createParquetSink, ParquetSinkParams } from '../sinks/parquet/parquet.ts';
 import { detectorRegistry } from '../../../core/src/detectors/registry.ts';
 import type { ComponentSchemas } from '../config/load.ts';
 import type { Metrics } from './metrics.ts';
@@ -44,6 +50,10 @@ export const sourceTypes: Record<string, SourceType> = {
     schema: FileSourceParams,
     create: (id, o, d) => createFileSource(id, { ...(o as FileSourceParams), path: d.dataPath((o as FileSourceParams).path) }),
   },
+  kafka: {
+    schema: KafkaSourceParams,
+    create: (id, o) => createKafkaSource(id, o as KafkaSourceParams),
+  },
 };
 
 export const sinkTypes: Record<string, SinkType> = {
@@ -62,11 +72,41 @@ export const sinkTypes: Record<string, SinkType> = {
     schema: ConsoleSinkParams,
     create: (id, o, d) => Promise.resolve(createConsoleSink(o, { id, logger: d.logger.child({ component: id }) })),
   },
+  kafka: {
+    schema: KafkaSinkParams,
+    create: (id, o, d) => createKafkaSink(o, { id, logger: d.logger.child({ component: id }), signal: d.signal }),
+  },
   webhook: {
     schema: WebhookSinkParams,
     create: (id, o, d) => Promise.resolve(createWebhookSink(o, { id, logger: d.logger.child({ component: id }), signal: d.signal })),
   },
+  influxdb: {
+    schema: InfluxSinkParams,
+    create: (id, o, d) => createInfluxSink(o, { id, ...storeSinkDeps(id, d) }),
+  },
+  elasticsearch: {
+    schema: ElasticsearchSinkParams,
+    create: (id, o, d) => createElasticsearchSink(o, { id, ...storeSinkDeps(id, d) }),
+  },
+  parquet: {
+    schema: ParquetSinkParams,
+    create: (id, o, d) =>
+      createParquetSink(
+        { ...o, path: d.dataPath(String(o['path'])) },
+        { id, logger: d.logger.child({ component: id }) },
+      ),
+  },
 };
+
+/** What the store sinks (InfluxDB, Elasticsearch) get: a child logger, counters, and refused records appended to deadletters.jsonl. */
+function storeSinkDeps(id: string, d: FactoryDeps): Omit<InfluxSinkDeps, 'id'> {
+  return {
+    logger: d.logger.child({ component: id }),
+    metrics: d.metrics.component(id, 'sink'),
+    signal: d.signal,
+    onDeadLetter: appendDeadLetterTo(d.dataPath('deadletters.jsonl')),
+  };
+}
 
 export function componentSchemas(): ComponentSchemas {
   return {

@@ -76,7 +76,62 @@ export interface EmbeddedStore extends Sink, StoreReader {
   pruneRetention(): Promise<PruneResult>;
   /** Runs an arbitrary read-only query through the store's queue (batch analytics, tests). */
   query(sql: string, params?: Record<string, DuckDBValue>): Promise<Array<Record<string, unknown>>>;
+  /** Records an operator's action on an incident (the audit trail); returns it with its id. */
+  addIncidentAction(a: NewIncidentAction): Promise<IncidentAction>;
+  /** Actions on one incident, oldest first. */
+  incidentActions(incidentId: string): Promise<IncidentAction[]>;
+  /** The latest action per incident for many incidents at once (list view). */
+  latestIncidentActions(incidentIds: readonly string[]): Promise<Map<string, IncidentAction>>;
+  /** Log templates (variable parts masked) with their counts and first/last times in a range. */
+  logTemplates(q: { range?: TimeRange; asset?: string; limit?: number }): Promise<LogTemplate[]>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Incident actions (issue 7): acknowledge / comment / resolve, each with who and when. Kept in
+// their own append-only table so the correlator's incident rows are never rewritten by people.
+
+export type IncidentActionKind = 'acknowledge' | 'comment' | 'resolve';
+
+export interface NewIncidentAction {
+  incidentId: string;
+  action: IncidentActionKind;
+  /** Username of who did it. */
+  actor: string;
+  /** Wall-clock time of the action, epoch ms. */
+  time: number;
+  comment?: string;
+}
+
+export interface IncidentAction extends NewIncidentAction {
+  /** Increasing per store: orders actions that share a millisecond. */
+  seq: number;
+}
+
+export interface LogTemplate {
+  /** The message with numbers, addresses and hex ids replaced by <*>. */
+  template: string;
+  count: number;
+  firstTime: number;
+  lastTime: number;
+  assets: string[];
+  /** One message of this template, as written. */
+  example: string;
+}
+
+/**
+ * Masks the variable parts of a log message (IPv4 addresses, hex ids, numbers) so messages of one
+ * kind share a template. The same rules run in SQL (TEMPLATE_SQL) and here (tests, the dashboard).
+ */
+export function logTemplateOf(message: string): string {
+  return message
+    .replace(/\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b/g, '<*>')
+    .replace(/\b0x[0-9a-fA-F]+\b|\b[0-9a-fA-F]{8,}\b/g, '<*>')
+    .replace(/\b\d+(?:\.\d+)?\b/g, '<*>');
+}
+const TEMPLATE_SQL = `regexp_replace(regexp_replace(regexp_replace(message,
+  '\\b\\d{1,3}(\\.\\d{1,3}){3}(:\\d+)?\\b', '<*>', 'g'),
+  '\\b0x[0-9a-fA-F]+\\b|\\b[0-9a-fA-F]{8,}\\b', '<*>', 'g'),
+  '\\b\\d+(\\.\\d+)?\\b', '<*>', 'g')`;
 
 const ALL_TYPES: ReadonlySet<SinkRecordType> = new Set<SinkRecordType>(['event', 'score', 'anomaly', 'incident', 'deadletter', 'label']);
 const SCHEMA_VERSION = '1';
@@ -112,6 +167,10 @@ CREATE TABLE IF NOT EXISTS deadletters (
   reason VARCHAR NOT NULL, raw VARCHAR NOT NULL);
 CREATE TABLE IF NOT EXISTS labels (
   start_time BIGINT NOT NULL, end_time BIGINT NOT NULL, scenario VARCHAR NOT NULL, site VARCHAR NOT NULL, body VARCHAR NOT NULL);
+CREATE SEQUENCE IF NOT EXISTS incident_action_seq;
+CREATE TABLE IF NOT EXISTS incident_actions (
+  seq BIGINT NOT NULL DEFAULT nextval('incident_action_seq'), incident_id VARCHAR NOT NULL, action VARCHAR NOT NULL,
+  actor VARCHAR NOT NULL, time BIGINT NOT NULL, comment VARCHAR);
 `;
 
 const UPSERT_INCIDENT = `
@@ -430,6 +489,79 @@ export async function openEmbeddedStore(path: string, opts: EmbeddedStoreOptions
       });
     },
 
+    addIncidentAction(a) {
+      return read('addIncidentAction()', async () => {
+        const r = await rows(
+          conn,
+          `INSERT INTO incident_actions (incident_id, action, actor, time, comment)
+           VALUES ($incident_id, $action, $actor, $time, $comment) RETURNING seq`,
+          { incident_id: a.incidentId, action: a.action, actor: a.actor, time: toBig(a.time), comment: a.comment ?? null },
+        );
+        return { ...a, seq: num(r[0]?.['seq']) };
+      });
+    },
+
+    incidentActions(incidentId) {
+      return read('incidentActions()', async () => {
+        const r = await rows(
+          conn,
+          'SELECT seq, incident_id, action, actor, time, comment FROM incident_actions WHERE incident_id = $id ORDER BY seq',
+          { id: incidentId },
+        );
+        return r.map(actionOf);
+      });
+    },
+
+    latestIncidentActions(incidentIds) {
+      return read('latestIncidentActions()', async () => {
+        const out = new Map<string, IncidentAction>();
+        if (incidentIds.length === 0) return out;
+        // Comments do not change an incident's handling state, so they are not "latest".
+        const r = await rows(
+          conn,
+          `SELECT seq, incident_id, action, actor, time, comment FROM incident_actions
+           WHERE list_contains($ids, incident_id) AND action <> 'comment'
+           QUALIFY row_number() OVER (PARTITION BY incident_id ORDER BY seq DESC) = 1`,
+          { ids: listValue([...incidentIds]) },
+        );
+        for (const row of r) {
+          const a = actionOf(row);
+          out.set(a.incidentId, a);
+        }
+        return out;
+      });
+    },
+
+    logTemplates(q) {
+      return read('logTemplates()', async () => {
+        const where: string[] = [];
+        const values: Record<string, DuckDBValue> = { limit: limitOf(q.limit) };
+        if (q.asset !== undefined) {
+          where.push('asset = $asset');
+          values['asset'] = q.asset;
+        }
+        addRange(where, values, 'time', 'time', q.range);
+        // Rarest first: new and rare templates are what an operator should look at.
+        const r = await rows(
+          conn,
+          `SELECT ${TEMPLATE_SQL} AS template, count(*) AS n, min(time) AS first_time, max(time) AS last_time,
+                  list_sort(list_distinct(list(asset))) AS assets, any_value(message) AS example
+           FROM logs ${whereSql(where)} GROUP BY template ORDER BY n, last_time DESC LIMIT $limit`,
+          values,
+        );
+        return r.map(
+          (row): LogTemplate => ({
+            template: str(row['template']),
+            count: num(row['n']),
+            firstTime: num(row['first_time']),
+            lastTime: num(row['last_time']),
+            assets: (row['assets'] as unknown[]).map(str),
+            example: str(row['example']),
+          }),
+        );
+      });
+    },
+
     labels() {
       return read('labels()', async () => {
         const r = await rows(conn, 'SELECT body FROM labels ORDER BY start_time, scenario');
@@ -438,6 +570,18 @@ export async function openEmbeddedStore(path: string, opts: EmbeddedStoreOptions
     },
   };
   return store;
+}
+
+function actionOf(row: Record<string, unknown>): IncidentAction {
+  const a: IncidentAction = {
+    seq: num(row['seq']),
+    incidentId: str(row['incident_id']),
+    action: str(row['action']) as IncidentActionKind,
+    actor: str(row['actor']),
+    time: num(row['time']),
+  };
+  if (row['comment'] !== null && row['comment'] !== undefined) a.comment = str(row['comment']);
+  return a;
 }
 
 function resolveStoreParams(raw: Partial<EmbeddedStoreParams>): EmbeddedStoreParams {

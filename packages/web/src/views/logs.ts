@@ -1,5 +1,7 @@
 /**
- * Logs: text search, level and asset filters, newest first; refreshed every 10 s.
+ * Logs: search by text, level, asset and time range, newest first, the search text
+ * highlighted (as text, never HTML); beside them the rare and new templates (messages with
+ * their variable parts masked), a click on one searching for it. Refreshed every 10 s.
  *
  * @example
  * const stop = logs(rootEl);
@@ -7,6 +9,16 @@
 import { api } from '../api.ts';
 import { fmtTime } from '../format.ts';
 import { h, mount } from '../h.ts';
+import { splitHighlight } from '../text.ts';
+
+const SPANS = [
+  { label: 'last 15 min', ms: 15 * 60_000 },
+  { label: 'last hour', ms: 3_600_000 },
+  { label: 'last 24 h', ms: 24 * 3_600_000 },
+  { label: 'all time', ms: 0 },
+] as const;
+/** A template is "rare" at or below this many messages. */
+const RARE_MAX = 3;
 
 const LEVELS = ['', 'trace', 'debug', 'info', 'notice', 'warn', 'error', 'critical', 'alert', 'emergency'];
 
@@ -18,13 +30,23 @@ export function logs(root: HTMLElement): () => void {
     LEVELS.map((l) => h('option', { value: l }, l || 'any level')),
   );
   const asset = h('input', { type: 'text', placeholder: 'asset', 'aria-label': 'asset', maxlength: 128 });
+  const span = h(
+    'select',
+    { 'aria-label': 'time range', id: 'log-span' },
+    SPANS.map((s, i) => h('option', { value: String(s.ms), selected: i === 1 }, s.label)),
+  );
+  const templateList = h('ul', { class: 'templates', id: 'log-templates' });
   const tbody = h('tbody');
   const note = h('span', { class: 'muted' });
   let seq = 0;
 
   const load = (): void => {
     const mine = ++seq;
-    api.logs({ q: q.value.trim(), level: level.value, asset: asset.value.trim(), limit: 500 }).then(
+    const spanMs = Number(span.value);
+    const now = Date.now();
+    const range = spanMs > 0 ? { from: now - spanMs, to: now } : {};
+    const text = q.value.trim();
+    api.logs({ q: text, level: level.value, asset: asset.value.trim(), ...range, limit: 500 }).then(
       (rows) => {
         if (mine !== seq) return;
         note.textContent = `${rows.length} records · ${fmtTime(Date.now())}`;
@@ -41,7 +63,9 @@ export function logs(root: HTMLElement): () => void {
                   h(
                     'td',
                     null,
-                    r.message,
+                    splitHighlight(r.message, text ? [text] : []).map((p) =>
+                      p.hit ? h('mark', null, p.text) : p.text,
+                    ),
                     Object.keys(r.fields).length ? h('pre', { class: 'raw' }, JSON.stringify(r.fields)) : null,
                   ),
                 ),
@@ -53,6 +77,37 @@ export function logs(root: HTMLElement): () => void {
         if (mine === seq) note.textContent = `Could not load logs: ${err instanceof Error ? err.message : String(err)}`;
       },
     );
+    api.logTemplates({ ...(asset.value.trim() ? { asset: asset.value.trim() } : {}), limit: 200 }).then(
+      (all) => {
+        if (mine !== seq) return;
+        const since = spanMs > 0 ? now - spanMs : -Infinity;
+        const shown = all.filter((t) => t.count <= RARE_MAX || t.firstTime >= since).slice(0, 30);
+        mount(
+          templateList,
+          shown.length
+            ? shown.map((t) =>
+                h(
+                  'li',
+                  {
+                    class: 'clickable',
+                    title: `e.g. ${t.example}`,
+                    // Searching for the text before the first variable part finds its messages.
+                    onclick: () => {
+                      q.value = t.template.split('<*>')[0]!.trim() || t.example;
+                      load();
+                    },
+                  },
+                  t.firstTime >= since && spanMs > 0 ? h('span', { class: 'badge sev-warning' }, 'new') : null,
+                  t.count <= RARE_MAX ? h('span', { class: 'badge sev-info' }, 'rare') : null,
+                  h('code', null, t.template),
+                  h('span', { class: 'muted' }, ` ×${t.count} · ${t.assets.join(', ')} · last ${fmtTime(t.lastTime)}`),
+                ),
+              )
+            : h('li', { class: 'muted' }, 'No rare or new templates.'),
+        );
+      },
+      () => mount(templateList, h('li', { class: 'muted' }, 'Templates unavailable.')),
+    );
   };
 
   let debounce: ReturnType<typeof setTimeout> | undefined;
@@ -63,6 +118,7 @@ export function logs(root: HTMLElement): () => void {
   q.addEventListener('input', later);
   asset.addEventListener('input', later);
   level.addEventListener('change', load);
+  span.addEventListener('change', load);
 
   mount(
     root,
@@ -73,9 +129,11 @@ export function logs(root: HTMLElement): () => void {
       q,
       level,
       asset,
+      span,
       h('button', { onclick: load }, 'Refresh'),
       note,
     ),
+    h('section', { class: 'panel' }, h('h3', null, 'Rare and new templates'), templateList),
     h(
       'div',
       { class: 'panel' },

@@ -106,11 +106,17 @@ export function overview(root: HTMLElement): () => void {
     );
   };
 
+  // A response that arrives after the view was left must not overwrite the next view.
+  let alive = true;
   const load = (): void => {
-    api.assets().then(render, (err: unknown) => {
-      status.textContent = `could not load assets: ${String(err)}`;
-      status.className = 'error';
-    });
+    api.assets().then(
+      (a) => alive && render(a),
+      (err: unknown) => {
+        if (!alive) return;
+        status.textContent = `could not load assets: ${String(err)}`;
+        status.className = 'error';
+      },
+    );
   };
 
   mount(root, status);
@@ -150,6 +156,7 @@ export function overview(root: HTMLElement): () => void {
     }),
   ];
   return () => {
+    alive = false;
     clearInterval(refresh);
     clearInterval(decay);
     for (const off of offs) off();

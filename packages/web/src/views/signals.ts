@@ -1,7 +1,9 @@
 /**
- * Signals of one asset: a live chart per metric with its anomaly score chart beneath and
- * anomalies marked, over 5 min, 1 h or 24 h. Loads a downsampled history sized to the
- * chart width, then appends live points and trims what leaves the window.
+ * Signals of one asset: a live chart per metric with its anomaly score chart beneath,
+ * anomalies marked and anomaly periods shaded, over 5 min, 1 h, 24 h or a chosen time range
+ * (from/to fields). Dragging across any chart zooms all of them to that span; "reset zoom"
+ * undoes it. Loads a downsampled history sized to the chart width, then appends live points
+ * and trims what leaves the window (a chosen past range stays fixed).
  *
  * @example
  * const stop = signals(rootEl, { site: 'plant-a', asset: 'P-101' });
@@ -14,6 +16,16 @@ import { fmtTime } from '../format.ts';
 import { h, mount } from '../h.ts';
 import { onLive } from '../live.ts';
 import { capRows, columns, fromPoints, trimBefore, upsert, type Columns } from '../series.ts';
+import { periodsOf } from '../text.ts';
+
+/** Anomalies closer than this form one shaded period. */
+const PERIOD_GAP_MS = 30_000;
+
+/** "2026-01-01T10:00" in local time ↔ epoch ms, for datetime-local inputs. */
+function toLocalInput(ms: number): string {
+  const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
+  return d.toISOString().slice(0, 16);
+}
 
 const RANGES = [
   { label: '5 min', ms: 5 * 60_000 },
@@ -47,6 +59,53 @@ export function signals(root: HTMLElement, sel: { site?: string; asset?: string 
   );
   const body = h('div');
   const status = h('span', { class: 'muted' });
+  /** A chosen past range; undefined means "the last rangeMs, live". */
+  let custom: { from: number; to: number } | undefined;
+  const fromInput = h('input', { type: 'datetime-local', id: 'range-from', 'aria-label': 'from' });
+  const toInput = h('input', { type: 'datetime-local', id: 'range-to', 'aria-label': 'to' });
+  const rangeError = h('span', { class: 'error' });
+  const applyRange = h(
+    'button',
+    {
+      id: 'range-apply',
+      onclick: () => {
+        const f = Date.parse(fromInput.value);
+        const t = toInput.value ? Date.parse(toInput.value) : Date.now();
+        if (!Number.isFinite(f) || !Number.isFinite(t) || f >= t) {
+          rangeError.textContent = 'choose a start before the end';
+          return;
+        }
+        rangeError.textContent = '';
+        custom = { from: f, to: t };
+        RANGES.forEach((_, i) => rangeButtons[i]!.classList.remove('active'));
+        void show();
+      },
+    },
+    'Show range',
+  );
+  const allCharts = (): Chart[] => [
+    ...[...charts.values()].flatMap((c) => [c.signal, c.score]),
+    ...(other ? [other.chart] : []),
+  ];
+  const resetZoom = h(
+    'button',
+    {
+      id: 'zoom-reset',
+      onclick: () => {
+        const to = custom?.to ?? Date.now();
+        const from = custom?.from ?? to - rangeMs;
+        for (const c of allCharts()) c.setRange(from / 1000, to / 1000);
+      },
+    },
+    'Reset zoom',
+  );
+  /** A drag on one chart zooms every chart of the asset to the same span. */
+  const syncZoom = (chart: Chart): void => {
+    chart.onZoom = (from, to) => {
+      for (const c of allCharts()) if (c !== chart) c.setRange(from, to);
+      status.textContent = `zoomed to ${fmtTime(from * 1000)} → ${fmtTime(to * 1000)}`;
+    };
+  };
 
   const width = (): number => Math.max(300, body.clientWidth - 8);
   const teardown = (): void => {
@@ -63,6 +122,7 @@ export function signals(root: HTMLElement, sel: { site?: string; asset?: string 
 
   function setRange(ms: number): void {
     rangeMs = ms;
+    custom = undefined;
     RANGES.forEach((r, i) => rangeButtons[i]!.classList.toggle('active', r.ms === ms));
     void show();
   }
@@ -76,19 +136,22 @@ export function signals(root: HTMLElement, sel: { site?: string; asset?: string 
       return;
     }
     status.textContent = 'loading…';
-    const to = Date.now();
-    const from = to - rangeMs;
+    const to = custom?.to ?? Date.now();
+    const from = custom?.from ?? to - rangeMs;
+    fromInput.value = toLocalInput(from);
+    toInput.value = toLocalInput(to);
     const maxPoints = Math.min(5000, Math.max(200, width()));
     try {
       const assets = await api.assets();
       const summary = assets.find((a) => a.site === site && a.asset === asset);
       if (!summary) throw new Error(`asset ${site}/${asset} is not known`);
-      const [series, scores, anomalies] = await Promise.all([
+      const [series, scores, anomalies, incidents] = await Promise.all([
         Promise.all(
           summary.metrics.map((m) => api.series({ site, asset, metric: m.metric, from, to, max_points: maxPoints })),
         ),
         api.scores({ site, asset, from, to, max_points: maxPoints }),
         api.anomalies({ asset, from, to, limit: 2000 }),
+        api.incidents({ asset, from, to, limit: 200 }),
       ]);
       if (gen !== generation) return;
       const blocks: HTMLElement[] = [];
@@ -106,12 +169,23 @@ export function signals(root: HTMLElement, sel: { site?: string; asset?: string 
             scoreEl,
           ),
         );
+        const anoms = anomalies.filter((a) => a.metric === undefined || a.metric === m.metric);
+        // Shaded: the incidents this asset took part in, and runs of its anomalies.
+        const periods = [
+          ...incidents.map((i) => ({ from: i.startTime, to: i.endTime ?? i.lastTime })),
+          ...periodsOf(
+            anoms.map((a) => a.time),
+            PERIOD_GAP_MS,
+          ),
+        ].map((p) => ({ from: p.from / 1000, to: p.to / 1000 }));
         const signal = createChart(sigEl, {
           series: [m.metric],
           width: width(),
           height: 180,
-          marks: anomalies.filter((a) => a.metric === undefined || a.metric === m.metric).map(markOf),
+          marks: anoms.map(markOf),
+          periods,
         });
+        syncZoom(signal);
         signal.data = columns(1);
         for (const p of series[i] ?? []) upsert(signal.data, p.time / 1000, 0, p.value);
         signal.redraw();
@@ -121,7 +195,14 @@ export function signals(root: HTMLElement, sel: { site?: string; asset?: string 
           (s) => s.time,
           (s) => s.score,
         );
-        const score = createChart(scoreEl, { series: own.keys, width: width(), height: 110, unitRange: [0, 1] });
+        const score = createChart(scoreEl, {
+          series: own.keys,
+          width: width(),
+          height: 110,
+          unitRange: [0, 1],
+          periods,
+        });
+        syncZoom(score);
         score.data = own.data;
         score.redraw();
         charts.set(m.metric, { signal, score, detectors: own.keys });
@@ -140,8 +221,9 @@ export function signals(root: HTMLElement, sel: { site?: string; asset?: string 
         o.chart.data = agg.data;
         o.chart.redraw();
       }
-      status.textContent = `${fmtTime(from)} → now · ${anomalies.length} anomalies`;
-      subscribe(site, asset, metricNames);
+      status.textContent = `${fmtTime(from)} → ${custom ? fmtTime(to) : 'now'} · ${anomalies.length} anomalies`;
+      // A chosen past range is a fixed picture; only the rolling window follows the stream.
+      if (!custom) subscribe(site, asset, metricNames);
     } catch (err) {
       if (gen !== generation) return;
       status.textContent = '';
@@ -163,6 +245,7 @@ export function signals(root: HTMLElement, sel: { site?: string; asset?: string 
       chart: createChart(el, { series: keys, width: width(), height: 110, unitRange: [0, 1] }),
       detectors: [...keys],
     };
+    syncZoom(other.chart);
     return other;
   }
 
@@ -222,7 +305,12 @@ export function signals(root: HTMLElement, sel: { site?: string; asset?: string 
     if (site && asset) location.hash = `#/signals/${encodeURIComponent(site)}/${encodeURIComponent(asset)}`;
   });
 
-  mount(root, h('div', { class: 'toolbar' }, h('h2', null, 'Signals'), picker, rangeButtons, status), body);
+  mount(
+    root,
+    h('div', { class: 'toolbar' }, h('h2', null, 'Signals'), picker, rangeButtons, status),
+    h('div', { class: 'toolbar' }, 'From', fromInput, 'to', toInput, applyRange, resetZoom, rangeError),
+    body,
+  );
   api.assets().then(
     (assets: AssetSummary[]) => {
       mount(

@@ -67,11 +67,16 @@ export function suppressInit(): SuppressState {
   return { peak: 0, left: 0 };
 }
 
-/** Returns `score` when it beats the decaying bar (and raises the bar to it), else 0. */
-export function suppressStep(s: SuppressState, score: number, suppressPoints: number): number {
+/**
+ * Returns `score` when it beats the decaying bar (and raises the bar to it), else 0. The bar
+ * starts at `raise` × the score let through (capped at 1): with raise > 1, a score that keeps
+ * creeping up while one event unfolds is reported once, not once per step.
+ */
+export function suppressStep(s: SuppressState, score: number, suppressPoints: number, raise = 1): number {
   if (suppressPoints <= 0) return score;
   if (s.left > 0) s.left--;
-  const bar = s.left > 0 ? (s.peak * s.left) / suppressPoints : 0;
+  const start = s.peak * raise > 1 ? 1 : s.peak * raise;
+  const bar = s.left > 0 ? (start * s.left) / suppressPoints : 0;
   if (score > bar) {
     s.peak = score;
     s.left = suppressPoints;

@@ -7,10 +7,16 @@ import { detectorRegistry } from '../registry.ts';
 import { patternNovelty } from '../pattern_novelty/index.ts';
 import { rangeRecord } from '../range_record/index.ts';
 import { rollingZScore } from '../rolling_zscore/index.ts';
+import { seasonalError } from '../seasonal_error/index.ts';
 import { createEnsemble, EnsembleError, type EnsembleParams, type MemberLookup } from './index.ts';
 import { rarityInit, rarityStep, suppressInit, suppressStep } from './calibrate.ts';
 
-const defs = { range_record: rangeRecord, pattern_novelty: patternNovelty, rolling_zscore: rollingZScore };
+const defs = {
+  range_record: rangeRecord,
+  pattern_novelty: patternNovelty,
+  rolling_zscore: rollingZScore,
+  seasonal_error: seasonalError,
+};
 const lookup: MemberLookup = (type) => (defs as Record<string, (typeof defs)[keyof typeof defs]>)[type];
 const ensemble = createEnsemble(lookup);
 
@@ -21,7 +27,13 @@ const smallMembers = [
 ];
 describeConformance(ensemble, {
   numRuns: 60,
-  params: { members: smallMembers, calibration_min_points: 3, calibration_horizon_points: 20, suppress_points: 5, alert_score: 0.2 },
+  params: {
+    members: smallMembers,
+    calibration_min_points: 3,
+    calibration_horizon_points: 20,
+    suppress_points: 5,
+    alert_score: 0.2,
+  },
   name: 'conformance: ensemble (three members)',
 });
 describeConformance(ensemble, {
@@ -35,6 +47,7 @@ describeConformance(ensemble, {
     calibration_horizon_points: fc.integer({ min: 2, max: 50 }),
     calibration_min_points: fc.integer({ min: 0, max: 10 }),
     suppress_points: fc.integer({ min: 0, max: 10 }),
+    suppress_raise: fc.double({ min: 1, max: 3, noNaN: true }),
     alert_score: fc.double({ min: 0, max: 1, noNaN: true }),
   }),
 });
@@ -98,6 +111,20 @@ describe('suppression', () => {
     const s = suppressInit();
     expect([0.5, 0.5, 0.4].map((x) => suppressStep(s, x, 0))).toEqual([0.5, 0.5, 0.4]);
   });
+
+  it('with raise > 1 reports a creeping score once: the bar starts above the last reported score', () => {
+    const creep = [0.5, 0.55, 0.6, 0.65, 0.7];
+    const plain = suppressInit();
+    expect(creep.map((x) => suppressStep(plain, x, 100, 1))).toEqual(creep);
+    const raised = suppressInit();
+    // Bar after 0.5 with raise 1.25: 0.625 × 99/100 ≈ 0.619, so 0.55 and 0.6 are held back, 0.65 passes.
+    expect(creep.map((x) => suppressStep(raised, x, 100, 1.25))).toEqual([0.5, 0, 0, 0.65, 0]);
+    // The bar is capped at 1 and still falls to 0 over suppress_points.
+    const capped = suppressInit();
+    expect(suppressStep(capped, 0.9, 4, 3)).toBe(0.9);
+    expect(suppressStep(capped, 0.74, 4, 3)).toBe(0); // bar min(1, 2.7) × 3/4 = 0.75
+    expect(suppressStep(capped, 0.6, 4, 3)).toBe(0.6); // bar 1 × 2/4 = 0.5
+  });
 });
 
 describe('ensemble behaviour', () => {
@@ -121,7 +148,9 @@ describe('ensemble behaviour', () => {
     // The following rows of the same anomaly are suppressed.
     expect(scores.slice(701, 720).every((s) => s === 0)).toBe(true);
     expect(findings).toHaveLength(1);
-    expect(findings[0]!.reason).toMatch(/^flow_m3h 30: ensemble score [\d.]+, led by range_record \(score [\d.]+, rarity [\d.]+\): flow_m3h 30 is above its 500-point max/);
+    expect(findings[0]!.reason).toMatch(
+      /^flow_m3h 30: ensemble score [\d.]+, led by range_record \(score [\d.]+, rarity [\d.]+\): flow_m3h 30 is above its 500-point max/,
+    );
   });
 
   it('mean needs agreement: it scores no higher than max', () => {
@@ -151,6 +180,6 @@ describe('ensemble behaviour', () => {
     expect(def.type).toBe('ensemble');
     const dp: unknown = resolveParams(def as unknown as typeof ensemble, {});
     const s = def.init(dp) as { members: unknown[] };
-    expect(s.members).toHaveLength(4);
+    expect(s.members).toHaveLength(6);
   });
 });

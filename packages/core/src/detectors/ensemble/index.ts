@@ -3,8 +3,9 @@
  * own params) scores the value; each member score is calibrated against that member's own history
  * on this stream (rarity, see ./calibrate.ts) and mixed with its size as a weighted geometric mean
  * (score^(1-w) · rarity^w); the members are combined by max (or mean); then repeated alerts are
- * suppressed so one anomaly is reported once. The state holds every member's state, so the
- * ensemble checkpoints like any detector.
+ * suppressed so one anomaly is reported once (a later score must beat a bar that starts at
+ * `suppress_raise` times the last reported one and falls to 0 over `suppress_points`). The state
+ * holds every member's state, so the ensemble checkpoints like any detector.
  *
  * The definition is built by `createEnsemble(lookup)`, where `lookup(type)` returns a member's
  * definition: the registry passes itself, which avoids an import cycle (registry → ensemble →
@@ -22,7 +23,14 @@
 import { Type, type Static, type TObject } from '@sinclair/typebox';
 import { fmt, type DetectorDef, type Finding, type FindingSink, type Observation } from '../contract.ts';
 import { resolveParams } from '../params.ts';
-import { rarityInit, rarityStep, suppressInit, suppressStep, type RarityState, type SuppressState } from './calibrate.ts';
+import {
+  rarityInit,
+  rarityStep,
+  suppressInit,
+  suppressStep,
+  type RarityState,
+  type SuppressState,
+} from './calibrate.ts';
 
 const MemberSpec = Type.Object(
   {
@@ -32,12 +40,14 @@ const MemberSpec = Type.Object(
   { additionalProperties: false },
 );
 
-/** The NAB configuration: two range breakout views and two pattern scales. */
+/** The NAB configuration (docs/nab.md): three range breakout views, two pattern scales, one seasonal check. */
 export const DEFAULT_MEMBERS: Array<Static<typeof MemberSpec>> = [
-  { type: 'range_record', params: { window_points: 5000 } },
-  { type: 'range_record', params: { window_points: 5000, mean_points: 20 } },
+  { type: 'range_record', params: { window_points: 5000, min_points: 50, admit_excess: 3 } },
+  { type: 'range_record', params: { window_points: 5000, mean_points: 20, admit_excess: 3 } },
+  { type: 'range_record', params: { window_points: 5000, mean_points: 50, statistic: 'median', admit_excess: 3 } },
   { type: 'pattern_novelty', params: { block_points: 8, blocks: 6 } },
   { type: 'pattern_novelty', params: { block_points: 16, blocks: 6 } },
+  { type: 'seasonal_error', params: { block_points: 6, min_autocorrelation: 0.6, half_excess: 3 } },
 ];
 
 export const EnsembleParams = Type.Object(
@@ -67,7 +77,8 @@ export const EnsembleParams = Type.Object(
     calibration_horizon_points: Type.Integer({
       minimum: 2,
       default: 2000,
-      description: 'Memory of the rarity histogram in points (exponential forgetting); rarity 1 = unseen in this many points.',
+      description:
+        'Memory of the rarity histogram in points (exponential forgetting); rarity 1 = unseen in this many points.',
     }),
     calibration_min_points: Type.Integer({
       minimum: 0,
@@ -77,7 +88,14 @@ export const EnsembleParams = Type.Object(
     suppress_points: Type.Integer({
       minimum: 0,
       default: 300,
-      description: 'After a score is let through, later ones must beat it (bar falling to 0 over this many points); 0 = off.',
+      description:
+        'After a score is let through, later ones must beat it (bar falling to 0 over this many points); 0 = off.',
+    }),
+    suppress_raise: Type.Number({
+      minimum: 1,
+      default: 1.25,
+      description:
+        'The suppression bar starts at this multiple of the score let through (capped at 1); > 1 reports a creeping score once.',
     }),
     alert_score: Type.Number({
       minimum: 0,
@@ -127,8 +145,12 @@ export function createEnsemble(lookup: MemberLookup): DetectorDef<typeof Ensembl
     if (r !== undefined) return r;
     r = p.members.map((m, i) => {
       const def = lookup(m.type);
-      if (def === undefined) throw new EnsembleError(`ensemble: members[${i}].type "${m.type}" is not a registered detector type`);
-      if (def.input !== 'scalar') throw new EnsembleError(`ensemble: members[${i}].type "${m.type}" takes ${def.input} input; members must be scalar`);
+      if (def === undefined)
+        throw new EnsembleError(`ensemble: members[${i}].type "${m.type}" is not a registered detector type`);
+      if (def.input !== 'scalar')
+        throw new EnsembleError(
+          `ensemble: members[${i}].type "${m.type}" takes ${def.input} input; members must be scalar`,
+        );
       try {
         const params: unknown = resolveParams(def as unknown as DetectorDef<TObject, unknown, never>, m.params ?? {});
         return { type: m.type, def, params };
@@ -143,7 +165,8 @@ export function createEnsemble(lookup: MemberLookup): DetectorDef<typeof Ensembl
 
   return {
     type: 'ensemble',
-    summary: 'Several detectors as one: member scores calibrated by their rarity on the stream, combined, alerts de-duplicated.',
+    summary:
+      'Several detectors as one: member scores calibrated by their rarity on the stream, combined, alerts de-duplicated.',
     params: EnsembleParams,
     stateVersion: 1,
     input: 'scalar',
@@ -167,7 +190,11 @@ export function createEnsemble(lookup: MemberLookup): DetectorDef<typeof Ensembl
     step(p, s, x, out, labels) {
       const ms = membersOf(p);
       const w = p.calibration_weight;
-      const opts = { bins: p.calibration_bins, horizonPoints: p.calibration_horizon_points, minPoints: p.calibration_min_points };
+      const opts = {
+        bins: p.calibration_bins,
+        horizonPoints: p.calibration_horizon_points,
+        minPoints: p.calibration_min_points,
+      };
       let any = false;
       let best = 0;
       let sum = 0;
@@ -195,14 +222,21 @@ export function createEnsemble(lookup: MemberLookup): DetectorDef<typeof Ensembl
       }
       if (!any) return null;
       const combined = p.combine === 'max' ? best : sum / ms.length;
-      const score = suppressStep(s.suppress, combined > 1 ? 1 : combined, p.suppress_points);
+      const score = suppressStep(s.suppress, combined > 1 ? 1 : combined, p.suppress_points, p.suppress_raise);
       if (score >= p.alert_score && score > 0 && lead >= 0) {
         const m = ms[lead]!;
         const because = leadFinding === undefined ? '' : `: ${leadFinding.reason}`;
         out.finding({
           severity: score >= 0.9 ? 'critical' : 'warning',
           reason: `${labels.metric} ${fmt(x.value)}: ensemble score ${fmt(score)}, led by ${m.type} (score ${fmt(leadRaw)}, rarity ${fmt(leadRarity)})${because}`,
-          detail: { value: x.value, score, member: lead, member_type: m.type, member_score: leadRaw, rarity: leadRarity },
+          detail: {
+            value: x.value,
+            score,
+            member: lead,
+            member_type: m.type,
+            member_score: leadRaw,
+            rarity: leadRarity,
+          },
         });
       }
       return score;

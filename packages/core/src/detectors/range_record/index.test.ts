@@ -5,7 +5,10 @@ import type { Observation } from '../contract.ts';
 import { collectFindings, DEFAULT_LABELS, describeConformance, scalarObservations } from '../../testing/conformance.ts';
 import { rangeRecord, rangeWidth, type RangeRecordParams } from './index.ts';
 
-describeConformance(rangeRecord, { params: { window_points: 6, min_points: 3 }, name: 'conformance: range_record (short window)' });
+describeConformance(rangeRecord, {
+  params: { window_points: 6, min_points: 3 },
+  name: 'conformance: range_record (short window)',
+});
 describeConformance(rangeRecord, {
   numRuns: 50,
   name: 'conformance: range_record (random params)',
@@ -15,6 +18,8 @@ describeConformance(rangeRecord, {
     min_points: fc.integer({ min: 1, max: 10 }),
     half_excess: fc.double({ min: 0.01, max: 2, noNaN: true }),
     direction: fc.constantFrom('both', 'up', 'down'),
+    statistic: fc.constantFrom('mean', 'median'),
+    admit_excess: fc.double({ min: 0, max: 5, noNaN: true }),
   }),
 });
 
@@ -34,9 +39,19 @@ function reference(p: RangeRecordParams, values: readonly number[]): Array<numbe
   return values.map((_v, i) => {
     if (i + 1 < p.mean_points) return null;
     const recent = values.slice(i + 1 - p.mean_points, i + 1);
-    const f = p.mean_points === 1 ? values[i]! : recent.reduce((a, b) => a + b, 0) / p.mean_points;
+    const sorted = recent.slice().sort((a, b) => a - b);
+    const n = sorted.length;
+    const median = n % 2 === 1 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
+    const mean = recent.reduce((a, b) => a + b, 0) / p.mean_points;
+    const f = p.mean_points === 1 ? values[i]! : p.statistic === 'median' ? median : mean;
     const hist = judged.slice(-p.window_points);
-    judged.push(f);
+    // What joins the history: the judged value, clipped to admit_excess widths beyond the range.
+    let admitted = f;
+    if (p.admit_excess !== undefined && judged.length > 0) {
+      const cap = p.admit_excess * rangeWidth(Math.min(...hist), Math.max(...hist));
+      admitted = Math.min(Math.max(f, Math.min(...hist) - cap), Math.max(...hist) + cap);
+    }
+    judged.push(admitted);
     if (hist.length < p.min_points) return null;
     const hi = Math.max(...hist);
     const lo = Math.min(...hist);
@@ -80,7 +95,38 @@ describe('range_record behaviour', () => {
     const { scores } = runAll(smooth, [5, 6, 5, 6, 5, 6, 5, 6, 8, 5]);
     // The mean of [6,5,6,8] is 6.25, above the earlier means (5.5): scored; a lone spike is diluted.
     expect(scores[8]).toBeGreaterThan(0);
-    expect(scores[8]!).toBeLessThan(runAll(resolveParams(rangeRecord, { min_points: 3 }), [5, 6, 5, 6, 5, 6, 5, 6, 8]).scores[8]!);
+    expect(scores[8]!).toBeLessThan(
+      runAll(resolveParams(rangeRecord, { min_points: 3 }), [5, 6, 5, 6, 5, 6, 5, 6, 8]).scores[8]!,
+    );
+  });
+
+  it('admit_excess: one huge spike does not hide the next, smaller breakout', () => {
+    const base = [10, 12, 11, 10, 12, 11, 10, 12, 11, 10];
+    const values = [...base, 1000, ...base, 40];
+    const plain = runAll(resolveParams(rangeRecord, { min_points: 5 }), values).scores;
+    const clipped = runAll(resolveParams(rangeRecord, { min_points: 5, admit_excess: 3 }), values).scores;
+    // Both see the spike; without clipping the 1000 makes 40 look ordinary.
+    expect(plain[10]!).toBeGreaterThan(0.9);
+    expect(clipped[10]!).toBeGreaterThan(0.9);
+    expect(plain[21]).toBe(0);
+    // Clipped, the spike joined as 12 + 3·2 = 18, so 40 is (40 − 18) / 8 widths above the range.
+    expect(clipped[21]!).toBeCloseTo(2.75 / 2.85, 9);
+  });
+
+  it('statistic median ignores a short spike but sees a level shift', () => {
+    const p = resolveParams(rangeRecord, { min_points: 5, mean_points: 5, statistic: 'median' });
+    const calm = Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? 10 : 12));
+    const spike = runAll(p, [...calm, 100, 10, 11]).scores;
+    expect(spike.slice(30)).toEqual([0, 0, 0]);
+    const shift = runAll(p, [...calm, 20, 20, 20, 20]).scores;
+    // Three of five points at 20 move the median to 20: a new high of the median.
+    expect(shift[32]!).toBeGreaterThan(0.9);
+    const out = collectFindings();
+    const s = rangeRecord.init(p);
+    [...calm, 20, 20, 20].forEach((v, i) => rangeRecord.step(p, s, obs(i, v), out, DEFAULT_LABELS));
+    expect(out.findings.at(-1)!.reason).toMatch(
+      /^flow_m3h median of 5 points 20 is above its \d+-point max 12 by 4 of the range$/,
+    );
   });
 
   it('agrees with a naive reference on random data', () => {
@@ -91,6 +137,8 @@ describe('range_record behaviour', () => {
           mean_points: fc.integer({ min: 1, max: 4 }),
           min_points: fc.integer({ min: 1, max: 8 }),
           direction: fc.constantFrom('both' as const, 'up' as const, 'down' as const),
+          statistic: fc.constantFrom('mean' as const, 'median' as const),
+          admit_excess: fc.option(fc.constantFrom(0, 0.5, 3), { nil: undefined }),
         }),
         scalarObservations({ maxLength: 120, values: fc.integer({ min: -20, max: 20 }) }),
         (raw, xs) => {

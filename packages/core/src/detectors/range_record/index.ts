@@ -6,6 +6,11 @@
  * On NAB this single idea ("a new record for this signal") finds more anomalies than a z-score,
  * because it needs no distribution assumption and ignores noise that stays inside the envelope.
  *
+ * Two options keep the range honest after an anomaly: `statistic: median` judges the median of the
+ * last points, which spikes do not move, so a later level shift inside a spike-widened range still
+ * breaks out; `admit_excess` clips what joins the history to a few range widths beyond it, so one
+ * huge spike does not hide the next, smaller anomaly for a whole window.
+ *
  * Window max/min are kept with monotonic queues (amortised O(1) per point); the current value is
  * judged against the history before it joins.
  *
@@ -42,6 +47,18 @@ export const RangeRecordParams = Type.Object(
       default: 0.1,
       description: 'Excess beyond the range, in widths of the range (unit-free), that scores 0.5 and raises a finding.',
     }),
+    statistic: Type.Union([Type.Literal('mean'), Type.Literal('median')], {
+      default: 'mean',
+      description:
+        'What is judged over the last mean_points points: their mean, or their median (blind to short spikes, so the history of levels is not widened by them and a later level shift inside the old value range still breaks out).',
+    }),
+    admit_excess: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        description:
+          'If set, a judged value beyond the range joins the history clipped to this many range widths beyond it, so one huge spike does not hide the next, smaller anomaly; a lasting shift is still absorbed, a step at a time. Absent = values join as they are.',
+      }),
+    ),
     direction: Type.Union([Type.Literal('both'), Type.Literal('up'), Type.Literal('down')], {
       default: 'both',
       description: 'Which breakouts count: both, up (new highs) or down (new lows).',
@@ -91,6 +108,15 @@ function queuePush(q: MonoQueue, i: number, v: number, keepGreater: boolean, win
   }
 }
 
+/** The q-quantile of sorted values, interpolating between neighbours. */
+export function quantile(sorted: readonly number[], q: number): number {
+  const h = (sorted.length - 1) * q;
+  const i = Math.floor(h);
+  const a = sorted[i]!;
+  const b = sorted[Math.min(sorted.length - 1, i + 1)]!;
+  return a + (b - a) * (h - i);
+}
+
 /** Width used to measure excess: the range, or |level| (else 1) when the history is constant. */
 export function rangeWidth(lo: number, hi: number): number {
   const w = hi - lo;
@@ -113,14 +139,21 @@ export const rangeRecord: DetectorDef<typeof RangeRecordParams, RangeRecordState
     return { n: 0, hi: { idx: [], val: [], head: 0 }, lo: { idx: [], val: [], head: 0 }, recent: [], pos: 0 };
   },
   step(p, s, x, out, labels) {
-    // The judged value: the input itself, or the mean of the last mean_points inputs.
+    // The judged value: the input itself, or the mean (median) of the last mean_points inputs.
     if (s.recent.length < p.mean_points) s.recent.push(x.value);
     else s.recent[s.pos] = x.value;
     s.pos = (s.pos + 1) % p.mean_points;
     if (s.recent.length < p.mean_points) return null;
-    let sum = 0;
-    for (const v of s.recent) sum += v;
-    const f = p.mean_points === 1 ? x.value : sum / p.mean_points;
+    let f: number;
+    if (p.mean_points === 1) f = x.value;
+    else if (p.statistic !== 'mean') {
+      const sorted = s.recent.slice().sort((a, b) => a - b);
+      f = quantile(sorted, 0.5);
+    } else {
+      let sum = 0;
+      for (const v of s.recent) sum += v;
+      f = sum / p.mean_points;
+    }
 
     let score: number | null = null;
     const held = Math.min(s.n, p.window_points);
@@ -133,7 +166,10 @@ export const rangeRecord: DetectorDef<typeof RangeRecordParams, RangeRecordState
       const excess = Math.max(up, down) / width;
       score = Number.isFinite(excess) ? excess / (excess + p.half_excess) : 1;
       if (excess >= p.half_excess) {
-        const what = p.mean_points === 1 ? `${labels.metric} ${fmt(f)}` : `${labels.metric} mean of ${p.mean_points} points ${fmt(f)}`;
+        const what =
+          p.mean_points === 1
+            ? `${labels.metric} ${fmt(f)}`
+            : `${labels.metric} ${p.statistic} of ${p.mean_points} points ${fmt(f)}`;
         const side = up > 0 ? `above its ${held}-point max ${fmt(hi)}` : `below its ${held}-point min ${fmt(lo)}`;
         const detail: Record<string, number> = { value: f, min: lo, max: hi, points: held };
         if (Number.isFinite(excess)) detail.excess = excess;
@@ -144,8 +180,16 @@ export const rangeRecord: DetectorDef<typeof RangeRecordParams, RangeRecordState
         });
       }
     }
-    queuePush(s.hi, s.n, f, true, p.window_points);
-    queuePush(s.lo, s.n, f, false, p.window_points);
+    let admitted = f;
+    if (p.admit_excess !== undefined && s.n > 0) {
+      const hi = s.hi.val[s.hi.head]!;
+      const lo = s.lo.val[s.lo.head]!;
+      const cap = p.admit_excess * rangeWidth(lo, hi);
+      if (admitted > hi + cap) admitted = hi + cap;
+      else if (admitted < lo - cap) admitted = lo - cap;
+    }
+    queuePush(s.hi, s.n, admitted, true, p.window_points);
+    queuePush(s.lo, s.n, admitted, false, p.window_points);
     s.n++;
     return score;
   },

@@ -191,3 +191,17 @@ describe('sliding window', () => {
     expect([w.len, w.mean, w.m2]).toEqual([0, 0, 0]);
   });
 });
+
+describe('rolling_zscore validate hook', () => {
+  it('rejects at resolveParams (config load) a time window whose max_points is below min_points', () => {
+    expect(() => resolveParams(rollingZScore, { window_secs: 30, max_points: 3, min_points: 4 })).toThrow(
+      /rolling_zscore: \/min_points must be at most max_points \(3\), got 4/,
+    );
+  });
+
+  it('only checks the capacity that is in use (window_points is ignored for time windows)', () => {
+    expect(
+      rollingZScore.validate?.(resolveParams(rollingZScore, { window_secs: 30, window_points: 2, min_points: 5 })),
+    ).toEqual([]);
+  });
+});

@@ -16,7 +16,15 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { fmt, squash, type DetectorDef, type Observation } from '../contract.ts';
-import { checkWarmUp, windowEvictUpTo, windowInit, windowPush, windowStd, SlidingWindowSchema } from './window.ts';
+import {
+  checkWarmUp,
+  warmUpProblems,
+  windowEvictUpTo,
+  windowInit,
+  windowPush,
+  windowStd,
+  SlidingWindowSchema,
+} from './window.ts';
 
 export const RollingZScoreParams = Type.Object(
   {
@@ -78,14 +86,10 @@ export const rollingZScore: DetectorDef<typeof RollingZScoreParams, RollingZScor
   select: { metric: flow_m3h }
   params: { window_secs: 300, min_points: 20, threshold_z: 4 }
 `,
+  validate: warmUpProblems,
   init(p) {
     const timed = p.window_secs > 0;
-    checkWarmUp(
-      'rolling_zscore',
-      p.min_points,
-      timed ? p.max_points : p.window_points,
-      timed ? 'max_points' : 'window_points',
-    );
+    checkWarmUp('rolling_zscore', p);
     return { w: windowInit(timed ? p.max_points : p.window_points, timed) };
   },
   step(p, s, x, out, labels) {

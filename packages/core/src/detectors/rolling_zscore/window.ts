@@ -13,6 +13,7 @@
  */
 
 import { Type, type Static } from '@sinclair/typebox';
+import type { ParamProblem } from '../contract.ts';
 import { ParamError } from '../params.ts';
 
 /** The window as stored in state; also validates a restored checkpoint. */
@@ -128,13 +129,31 @@ function grow(w: SlidingWindow, capacity: number): void {
   w.head = 0;
 }
 
-/** A window that can never hold `min_points` never warms up: a config error, reported on the parameter. */
-export function checkWarmUp(type: string, minPoints: number, capacity: number, capacityName: string): void {
-  if (minPoints > capacity)
-    throw new ParamError(type, [
-      {
-        path: '/min_points',
-        message: `must be at most ${capacityName} (${capacity}), got ${minPoints}: the window could never warm up`,
-      },
-    ]);
+/**
+ * A window that can never hold `min_points` never warms up: a config error, reported on the
+ * parameter. Used as the `validate` hook of rolling_zscore and sma_baseline (so resolveParams
+ * rejects it at config load) and again by their init, for callers that skip resolveParams.
+ */
+export function warmUpProblems(p: {
+  min_points: number;
+  window_points: number;
+  window_secs: number;
+  max_points: number;
+}): ParamProblem[] {
+  const timed = p.window_secs > 0;
+  const capacity = timed ? p.max_points : p.window_points;
+  const capacityName = timed ? 'max_points' : 'window_points';
+  if (p.min_points <= capacity) return [];
+  return [
+    {
+      path: '/min_points',
+      message: `must be at most ${capacityName} (${capacity}), got ${p.min_points}: the window could never warm up`,
+    },
+  ];
+}
+
+/** Throws the problems of `warmUpProblems` as a ParamError. */
+export function checkWarmUp(type: string, p: Parameters<typeof warmUpProblems>[0]): void {
+  const problems = warmUpProblems(p);
+  if (problems.length > 0) throw new ParamError(type, problems);
 }

@@ -128,3 +128,18 @@ describe('sma_baseline behaviour', () => {
     );
   });
 });
+
+describe('sma_baseline validate hook', () => {
+  it('rejects at resolveParams a min_points the window can never hold, naming the parameter', () => {
+    expect(() => resolveParams(smaBaseline, { window_points: 5, min_points: 6 })).toThrow(
+      /sma_baseline: \/min_points must be at most window_points \(5\), got 6/,
+    );
+    expect(() => resolveParams(smaBaseline, { window_secs: 60, max_points: 4, min_points: 5 })).toThrow(
+      /\/min_points must be at most max_points \(4\), got 5/,
+    );
+  });
+
+  it('accepts min_points equal to the window capacity', () => {
+    expect(resolveParams(smaBaseline, { window_points: 5, min_points: 5 }).min_points).toBe(5);
+  });
+});

@@ -14,7 +14,14 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { DetectorDef, Observation } from '../contract.ts';
 import { judgeDeviation, MEAN_ABS_DEV_TO_SIGMA } from '../ema_baseline/deviation.ts';
 import { Direction } from '../ema_baseline/index.ts';
-import { checkWarmUp, windowEvictUpTo, windowInit, windowPush, SlidingWindowSchema } from '../rolling_zscore/window.ts';
+import {
+  checkWarmUp,
+  warmUpProblems,
+  windowEvictUpTo,
+  windowInit,
+  windowPush,
+  SlidingWindowSchema,
+} from '../rolling_zscore/window.ts';
 
 export const SmaBaselineParams = Type.Object(
   {
@@ -91,14 +98,10 @@ export const smaBaseline: DetectorDef<typeof SmaBaselineParams, SmaBaselineState
   select: { metric: level_mm }
   params: { window_secs: 600, threshold_z: 4 }
 `,
+  validate: warmUpProblems,
   init(p) {
     const timed = p.window_secs > 0;
-    checkWarmUp(
-      'sma_baseline',
-      p.min_points,
-      timed ? p.max_points : p.window_points,
-      timed ? 'max_points' : 'window_points',
-    );
+    checkWarmUp('sma_baseline', p);
     return { w: windowInit(timed ? p.max_points : p.window_points, timed), dev: 0, devWeight: 0 };
   },
   step(p, s, x, out, labels) {

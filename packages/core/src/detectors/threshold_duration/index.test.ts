@@ -170,3 +170,26 @@ describe('threshold_duration behaviour', () => {
     );
   });
 });
+
+describe('threshold_duration validate hook', () => {
+  it('fails at resolveParams (config load), not only at init, naming the parameter', () => {
+    const err = (() => {
+      try {
+        resolveParams(thresholdDuration, { high: 3, low: 3 });
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(ParamError);
+    expect((err as ParamError).problems).toEqual([{ path: '/low', message: 'must be below high (3), got 3' }]);
+    expect(() => resolveParams(thresholdDuration, { duration_secs: 5 })).toThrow(
+      'threshold_duration: /high set high, low or both',
+    );
+  });
+
+  it('accepts high only, low only, and low < high', () => {
+    for (const raw of [{ high: 1 }, { low: 1 }, { low: -1, high: 1 }])
+      expect(thresholdDuration.validate?.(resolveParams(thresholdDuration, raw))).toEqual([]);
+  });
+});

@@ -15,7 +15,15 @@
  * // finding after 35 s above: "flow_m3h 41.2 m3/h > 40 for 35 s"
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { fmt, squash, type DetectorDef, type FindingSink, type Observation, type StepLabels } from '../contract.ts';
+import {
+  fmt,
+  squash,
+  type DetectorDef,
+  type FindingSink,
+  type Observation,
+  type ParamProblem,
+  type StepLabels,
+} from '../contract.ts';
 import { ParamError } from '../params.ts';
 
 export const ThresholdDurationParams = Type.Object(
@@ -62,13 +70,12 @@ export const ThresholdDurationState = Type.Object(
 );
 export type ThresholdDurationState = Static<typeof ThresholdDurationState>;
 
-function checkLimits(p: ThresholdDurationParams): void {
-  if (p.high === undefined && p.low === undefined)
-    throw new ParamError('threshold_duration', [{ path: '/high', message: 'set high, low or both' }]);
+/** Cross-field checks (the `validate` hook): at least one limit, and low below high. */
+function limitProblems(p: ThresholdDurationParams): ParamProblem[] {
+  if (p.high === undefined && p.low === undefined) return [{ path: '/high', message: 'set high, low or both' }];
   if (p.high !== undefined && p.low !== undefined && !(p.low < p.high))
-    throw new ParamError('threshold_duration', [
-      { path: '/low', message: `must be below high (${p.high}), got ${p.low}` },
-    ]);
+    return [{ path: '/low', message: `must be below high (${p.high}), got ${p.low}` }];
+  return [];
 }
 
 const limitOf = (p: ThresholdDurationParams, side: number): number => (side > 0 ? (p.high ?? 0) : (p.low ?? 0));
@@ -137,8 +144,11 @@ export const thresholdDuration: DetectorDef<typeof ThresholdDurationParams, Thre
   select: { metric: flow_m3h }
   params: { high: 40, duration_secs: 30, hysteresis: 1 }
 `,
+  validate: limitProblems,
   init(p) {
-    checkLimits(p);
+    // Also checked here for callers that skip resolveParams.
+    const problems = limitProblems(p);
+    if (problems.length > 0) throw new ParamError('threshold_duration', problems);
     return { side: 0, since: 0, alerted: false, peak: 0, last: 0, seen: false };
   },
   step(p, s, x, out, labels) {

@@ -110,7 +110,7 @@ describe('simulator source', () => {
     const ac = new AbortController();
     const h = harness(() => now, ac);
     const sleeps: number[] = [];
-    const src = createSimulatorSource(params({ speed: 2, seed: 1, scenarios: [] }), {
+    const src = createSimulatorSource(params({ speed: 2, seed: 1, scenarios: [], start_time: T0 }), {
       sleep: (ms) => {
         sleeps.push(ms);
         now += ms;
@@ -141,5 +141,17 @@ describe('simulator source', () => {
     await expect(createSimulatorSource(params({ speed: 'max', duration_secs: 5, start_time: 'yesterday' })).run(h.out, h.ctx)).rejects.toThrow(
       /start_time: expected epoch ms or ISO-8601, got "yesterday"/,
     );
+  });
+});
+
+describe('default start time', () => {
+  it('places faster-than-real-time runs so that no event is stamped in the future', async () => {
+    const { defaultStart } = await import('./index.ts');
+    const now = Date.UTC(2026, 5, 1);
+    expect(defaultStart(now, 'realtime', 600)).toBe(now);
+    expect(defaultStart(now, 'max', 600)).toBe(now - 600_000);
+    // 10× real time for 600 s of simulation takes 60 s of wall time: start 540 s back.
+    expect(defaultStart(now, 10, 600)).toBe(now - 540_000);
+    expect(defaultStart(now, 0.5, 600)).toBe(now);
   });
 });

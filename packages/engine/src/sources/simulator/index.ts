@@ -34,7 +34,8 @@ export const SimulatorSourceParams = Type.Object(
     duration_secs: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Simulated seconds to run; unbounded when absent.' })),
     start_time: Type.Optional(
       Type.Union([Type.Number(), Type.String({ format: 'date-time' })], {
-        description: 'Simulated start, epoch ms or ISO-8601; default: the clock at start.',
+        description:
+          'Simulated start, epoch ms or ISO-8601; default: the clock at start in real time, and for faster speeds early enough that no event is stamped in the future.',
       }),
     ),
     site: Type.String({ default: 'plant-a', pattern: '^[A-Za-z0-9_.:/\\-]+$', description: 'Site name put on every event.' }),
@@ -120,6 +121,18 @@ export async function materialise(o: Exclude<SimOutput, { type: 'label' }>, blob
   return { ...o.event, media };
 }
 
+/**
+ * Faster than real time, a simulation that started now would stamp events in the future, which
+ * the pipeline refuses (runtime.max_future_secs). By default such a run is placed so that it
+ * ends, in simulated time, no later than it ends on the wall clock.
+ */
+export function defaultStart(now: number, speed: SimulatorSourceParams['speed'], durationSecs: number | undefined): number {
+  if (speed === 'realtime') return now;
+  const d = (durationSecs ?? 3600) * 1000;
+  const k = speed === 'max' ? Infinity : speed;
+  return k <= 1 ? now : Math.round(now - d * (1 - 1 / k));
+}
+
 export function createSimulatorSource(params: SimulatorSourceParams & { id: string }, deps: SimulatorSourceDeps = {}): Source {
   const speed = params.speed;
   if (typeof speed === 'number' && !(speed > 0 && Number.isFinite(speed))) {
@@ -135,7 +148,7 @@ export function createSimulatorSource(params: SimulatorSourceParams & { id: stri
   return {
     id: params.id,
     async run(out: SourceOutput, ctx: ComponentContext): Promise<void> {
-      const start = resolveStartTime(params.start_time, ctx.clock.now());
+      const start = resolveStartTime(params.start_time, defaultStart(ctx.clock.now(), speed, params.duration_secs));
       const plant: Plant = createPlant(plantOptionsFrom({ ...params, source: params.id }, start));
       const end = params.duration_secs === undefined ? Infinity : start + params.duration_secs * 1000;
       ctx.logger.info({ seed: params.seed, speed, start, end: Number.isFinite(end) ? end : null }, 'simulator started');

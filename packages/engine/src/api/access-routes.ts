@@ -1,0 +1,153 @@
+/**
+ * Sign-in for the HTTP API: a session cookie (HttpOnly, SameSite=Strict) for people, API keys
+ * (`Authorization: Bearer rk_…` or `X-API-Key`) for machines, and role checks for routes that
+ * change something. Every /api/* route and /metrics need a principal; only signing in does not.
+ *
+ * Cross-site requests cannot act with the cookie: SameSite=Strict keeps it off them, and every
+ * write must send `Content-Type: application/json`, which a plain HTML form cannot.
+ *
+ * @example
+ * installAccess(app, access, log);
+ * app.post('/api/x', async (c) => { const who = requireRole(c, 'operator', 'acknowledge'); … });
+ */
+import type { Context, Hono } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import type { Logger } from 'pino';
+import { ROLES, roleAtLeast, type AccessControl, type Principal, type Role } from '../auth/access.ts';
+import { ApiError } from './params.ts';
+
+export const SESSION_COOKIE = 'retimuad_session';
+const principals = new WeakMap<Request, Principal>();
+/** Used when the server runs without access control (unit tests of the read API). */
+const OPEN: Principal = { name: 'anonymous', role: 'admin', via: 'session' };
+
+export function principalOf(c: Context): Principal | undefined {
+  return principals.get(c.req.raw);
+}
+
+/** The caller, if their role is at least `need`; otherwise a 403 naming what was refused. */
+export function requireRole(c: Context, need: Role, what: string): Principal {
+  const p = principalOf(c) ?? OPEN;
+  if (!roleAtLeast(p.role, need))
+    throw new ApiError(403, 'forbidden', `${what} needs the ${need} role; ${p.name} is a ${p.role}`);
+  return p;
+}
+
+/** Reads a JSON request body (at most `maxBytes`), refusing other content types. */
+export async function readJson(c: Context, maxBytes = 16_384): Promise<Record<string, unknown>> {
+  const type = c.req.header('content-type') ?? '';
+  if (!/^application\/json\b/i.test(type))
+    throw new ApiError(
+      415,
+      'unsupported_media_type',
+      `${c.req.method} ${c.req.path}: expected Content-Type application/json`,
+    );
+  const text = await c.req.text();
+  if (text.length > maxBytes)
+    throw new ApiError(400, 'bad_body', `${c.req.method} ${c.req.path}: body larger than ${maxBytes} bytes`);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new ApiError(400, 'bad_body', `${c.req.method} ${c.req.path}: body is not valid JSON`);
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new ApiError(400, 'bad_body', `${c.req.method} ${c.req.path}: body must be a JSON object`);
+  return body as Record<string, unknown>;
+}
+
+export function bodyString(
+  b: Record<string, unknown>,
+  name: string,
+  o: { max: number; required: boolean },
+): string | undefined {
+  const v = b[name];
+  if (v === undefined || v === null || v === '') {
+    if (o.required) throw new ApiError(400, 'bad_body', `body field "${name}" is required`, name);
+    return undefined;
+  }
+  if (typeof v !== 'string') throw new ApiError(400, 'bad_body', `body field "${name}": expected a string`, name);
+  if (v.length > o.max) throw new ApiError(400, 'bad_body', `body field "${name}": at most ${o.max} characters`, name);
+  return v;
+}
+
+function bearer(c: Context): string | undefined {
+  const h = c.req.header('authorization');
+  const m = h ? /^Bearer\s+(\S+)$/i.exec(h) : null;
+  return m?.[1] ?? c.req.header('x-api-key');
+}
+
+export function installAccess(app: Hono, access: AccessControl | undefined, log: Logger): void {
+  const isSignIn = (c: Context): boolean => c.req.path === '/api/session' && c.req.method === 'POST';
+  const guard = async (c: Context, next: () => Promise<void>): Promise<Response | void> => {
+    if (!access) return next();
+    if (isSignIn(c)) return next();
+    const key = bearer(c);
+    const token = getCookie(c, SESSION_COOKIE);
+    const p = key !== undefined ? access.fromApiKey(key) : token !== undefined ? access.fromSession(token) : undefined;
+    if (!p) {
+      throw new ApiError(
+        401,
+        'unauthenticated',
+        key !== undefined
+          ? 'the API key is not valid'
+          : 'sign in first (POST /api/session) or send an API key (Authorization: Bearer …)',
+      );
+    }
+    principals.set(c.req.raw, p);
+    return next();
+  };
+  app.use('/api/*', guard);
+  app.use('/metrics', guard);
+
+  app.post('/api/session', async (c) => {
+    const b = await readJson(c, 4096);
+    const username = bodyString(b, 'username', { max: 64, required: true })!;
+    const password = bodyString(b, 'password', { max: 1024, required: true })!;
+    if (!access) return c.json({ name: OPEN.name, role: OPEN.role });
+    const s = await access.login(username, password);
+    if (!s) {
+      log.warn({ username }, 'sign-in failed');
+      throw new ApiError(401, 'bad_credentials', 'wrong username or password (or too many attempts: wait a minute)');
+    }
+    log.info({ username, role: s.principal.role }, 'signed in');
+    setCookie(c, SESSION_COOKIE, s.token, {
+      httpOnly: true,
+      sameSite: 'Strict',
+      path: '/',
+      secure: new URL(c.req.url).protocol === 'https:',
+      expires: new Date(s.expiresAt),
+    });
+    return c.json({ name: s.principal.name, role: s.principal.role });
+  });
+
+  app.get('/api/session', (c) => {
+    const p = principalOf(c) ?? OPEN;
+    return c.json({ name: p.name, role: p.role });
+  });
+
+  app.delete('/api/session', (c) => {
+    const token = getCookie(c, SESSION_COOKIE);
+    if (token !== undefined) access?.logout(token);
+    deleteCookie(c, SESSION_COOKIE, { path: '/' });
+    return c.body(null, 204);
+  });
+
+  app.get('/api/keys', (c) => {
+    requireRole(c, 'admin', 'listing API keys');
+    return c.json(access?.apiKeys() ?? []);
+  });
+
+  app.post('/api/keys', async (c) => {
+    const who = requireRole(c, 'admin', 'creating an API key');
+    const b = await readJson(c, 4096);
+    const name = bodyString(b, 'name', { max: 64, required: true })!;
+    const role = bodyString(b, 'role', { max: 16, required: true })!;
+    if (!(ROLES as readonly string[]).includes(role))
+      throw new ApiError(400, 'bad_body', `body field "role": expected one of ${ROLES.join(', ')}`, 'role');
+    if (!access) throw new ApiError(404, 'not_found', 'access control is not enabled on this server');
+    const k = await access.createApiKey(name, role as Role);
+    log.info({ by: who.name, key: name, role }, 'API key created');
+    return c.json(k, 201);
+  });
+}

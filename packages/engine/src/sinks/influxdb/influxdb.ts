@@ -1,0 +1,335 @@
+/**
+ * InfluxDB sink: readings, detector scores, anomalies and incidents as line protocol (schema in
+ * `schema.ts`), written in batches of `batch_size` lines, `concurrency` requests at a time.
+ *
+ * Endpoints, chosen by `api`:
+ * - `v1` (InfluxDB 1.x, and the 1.x compatibility API of 2.x/3.x):
+ *   `POST {url}/write?db={database}[&rp={retention_policy}]&precision=ms`; with `username`, the
+ *   secret is its password (HTTP Basic), without, the secret (if any) is sent as `Token <secret>`.
+ * - `v2` (InfluxDB 2.x and 3.x): `POST {url}/api/v2/write?org={org}&bucket={bucket}&precision=ms`
+ *   with `Authorization: Token <secret>`.
+ * The secret never sits in the config: `token_env` names an environment variable, `token_file`
+ * a file (a mounted Docker/Kubernetes secret).
+ *
+ * Delivery: network errors, timeouts, 408/429/5xx are retried with exponential back-off and
+ * jitter, up to `max_retries` times, then the write throws E_INFLUX_GAVE_UP (the runtime spills the
+ * batch to `undelivered-<id>.jsonl`). A 400/413 means some lines are bad or the body too big: the
+ * chunk is split in halves until the bad lines are isolated, and each bad line goes to the dead
+ * letters with the server's reason; re-sending the good ones is harmless because a point with the
+ * same series and time is overwritten, not duplicated. 401/403/404 (wrong credentials, unknown
+ * database or bucket) fail at once with E_INFLUX_REJECTED: retrying cannot fix configuration.
+ * Once the runtime's shutdown signal fires, a request still gets its one attempt (the last flush
+ * comes after that signal) but no retries: what fails then is spilled to disk, not waited for.
+ *
+ * @example
+ * const sink = await createInfluxSink({ url: 'http://127.0.0.1:8086', database: 'retimuad', create_database: true }, { logger });
+ * await sink.write([{ type: 'event', event: reading }]); // → readings,asset=P-101,… value=41.2 1700000000000
+ */
+import { gzipSync } from 'node:zlib';
+import { Type, type Static } from '@sinclair/typebox';
+import type { DeadLetter, Sink, SinkRecord, SinkRecordType } from '../../runtime/types.ts';
+import { resolveSinkParams, type SinkDeps } from '../common.ts';
+import { recordToLine } from './line-protocol.ts';
+import { backoffDelay, describeFetchError, readSecret, retryableStatus, sleep } from './retry.ts';
+
+export const InfluxSinkParams = Type.Object(
+  {
+    url: Type.String({
+      pattern: '^https?://',
+      default: 'http://127.0.0.1:8086',
+      description: 'Base URL of the InfluxDB HTTP API.',
+    }),
+    api: Type.Union([Type.Literal('v1'), Type.Literal('v2')], {
+      default: 'v1',
+      description:
+        'v1: /write?db= (InfluxDB 1.x or the 1.x compatibility API); v2: /api/v2/write?org=&bucket= (InfluxDB 2.x, 3.x).',
+    }),
+    database: Type.String({ minLength: 1, default: 'retimuad', description: 'v1: database to write to.' }),
+    retention_policy: Type.Optional(
+      Type.String({ minLength: 1, description: 'v1: retention policy (default: the database default).' }),
+    ),
+    create_database: Type.Boolean({ default: false, description: 'v1: run CREATE DATABASE (idempotent) at start.' }),
+    org: Type.Optional(Type.String({ minLength: 1, description: 'v2: organisation name or id.' })),
+    bucket: Type.Optional(Type.String({ minLength: 1, description: 'v2: bucket name (3.x: database name).' })),
+    username: Type.Optional(
+      Type.String({ minLength: 1, description: 'v1: user name; the secret is then its password (HTTP Basic).' }),
+    ),
+    token_env: Type.Optional(
+      Type.String({ minLength: 1, description: 'Environment variable holding the token (v2) or password/token (v1).' }),
+    ),
+    token_file: Type.Optional(
+      Type.String({ minLength: 1, description: 'File holding the secret, used when token_env is unset or empty.' }),
+    ),
+    batch_size: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      default: 5000,
+      description: 'Lines per HTTP request (InfluxDB suggests 5000).',
+    }),
+    concurrency: Type.Integer({ minimum: 1, maximum: 16, default: 2, description: 'Requests in flight at once.' }),
+    gzip: Type.Boolean({ default: false, description: 'Send bodies gzip-compressed (saves bandwidth, costs CPU).' }),
+    timeout_ms: Type.Integer({ minimum: 1, default: 10_000, description: 'Per-request timeout.' }),
+    max_retries: Type.Integer({
+      minimum: 0,
+      maximum: 1000,
+      default: 10,
+      description: 'Retries of a request after the first attempt.',
+    }),
+    backoff_initial_ms: Type.Integer({
+      minimum: 0,
+      default: 200,
+      description: 'Delay before the first retry; doubles each retry.',
+    }),
+    backoff_max_ms: Type.Integer({ minimum: 0, default: 10_000, description: 'Upper bound of any one delay.' }),
+  },
+  { additionalProperties: false },
+);
+export type InfluxSinkParams = Static<typeof InfluxSinkParams>;
+
+export type InfluxSinkErrorCode =
+  'E_INFLUX_PARAMS' | 'E_INFLUX_CLOSED' | 'E_INFLUX_REJECTED' | 'E_INFLUX_GAVE_UP' | 'E_INFLUX_ABORTED';
+
+export class InfluxSinkError extends Error {
+  override readonly name = 'InfluxSinkError';
+  constructor(
+    readonly code: InfluxSinkErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface InfluxSinkDeps extends SinkDeps {
+  /** Where lines the server refused go, with its reason (the runtime appends them to deadletters.jsonl). */
+  onDeadLetter?: (dl: DeadLetter) => void | Promise<void>;
+  /** Randomness for jitter, in [0, 1); injectable for tests. */
+  random?: () => number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface InfluxSink extends Sink {
+  /** Lines written and lines dead-lettered since start. */
+  stats(): { written: number; rejected: number; requests: number; retries: number };
+  /** The write URL, without credentials (for logs and tests). */
+  readonly writeUrl: string;
+}
+
+const ACCEPTS: ReadonlySet<SinkRecordType> = new Set<SinkRecordType>(['event', 'score', 'anomaly', 'incident']);
+
+function validateTarget(p: InfluxSinkParams): void {
+  if (p.api === 'v2' && (p.org === undefined || p.bucket === undefined)) {
+    throw new InfluxSinkError(
+      'E_INFLUX_PARAMS',
+      `influxdb sink: api "v2" needs both /org and /bucket (got ${p.org === undefined ? 'no org' : 'no bucket'})`,
+    );
+  }
+  if (p.username !== undefined && p.api !== 'v1') {
+    throw new InfluxSinkError(
+      'E_INFLUX_PARAMS',
+      'influxdb sink: /username is for api "v1" only; api "v2" authenticates with a token',
+    );
+  }
+}
+
+export async function createInfluxSink(raw: unknown, deps: InfluxSinkDeps): Promise<InfluxSink> {
+  let params: InfluxSinkParams;
+  try {
+    params = resolveSinkParams('influxdb', InfluxSinkParams, raw);
+  } catch (err) {
+    throw new InfluxSinkError('E_INFLUX_PARAMS', (err as Error).message, { cause: err });
+  }
+  validateTarget(params);
+  const id = deps.id ?? 'influxdb';
+  const log = deps.logger;
+  const random = deps.random ?? Math.random;
+  const base = params.url.replace(/\/+$/, '');
+  let secret: string | undefined;
+  try {
+    secret = readSecret({ env: params.token_env, file: params.token_file }, `influxdb sink ${id}`, deps.env);
+  } catch (err) {
+    throw new InfluxSinkError('E_INFLUX_PARAMS', (err as Error).message, { cause: err });
+  }
+  const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8', 'user-agent': 'retimu-ad' };
+  if (secret !== undefined) {
+    headers['authorization'] =
+      params.username !== undefined
+        ? `Basic ${Buffer.from(`${params.username}:${secret}`).toString('base64')}`
+        : `Token ${secret}`;
+  }
+  if (params.gzip) headers['content-encoding'] = 'gzip';
+  const writeUrl =
+    params.api === 'v1'
+      ? `${base}/write?${new URLSearchParams({ db: params.database, ...(params.retention_policy !== undefined ? { rp: params.retention_policy } : {}), precision: 'ms' }).toString()}`
+      : `${base}/api/v2/write?${new URLSearchParams({ org: params.org ?? '', bucket: params.bucket ?? '', precision: 'ms' }).toString()}`;
+
+  const closing = new AbortController();
+  const signal = deps.signal ? AbortSignal.any([deps.signal, closing.signal]) : closing.signal;
+  const inFlight = new Set<Promise<unknown>>();
+  const counts = { written: 0, rejected: 0, requests: 0, retries: 0 };
+  let closed = false;
+  let dlSeq = 0;
+
+  if (params.api === 'v1' && params.create_database) {
+    try {
+      const res = await fetch(`${base}/query`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          ...(headers['authorization'] ? { authorization: headers['authorization'] } : {}),
+        },
+        body: new URLSearchParams({ q: `CREATE DATABASE "${params.database.replace(/["\\]/g, '\\$&')}"` }).toString(),
+        signal: AbortSignal.timeout(params.timeout_ms),
+      });
+      const text = await res.text();
+      if (!res.ok || text.includes('"error"'))
+        log.warn(
+          { status: res.status, body: text.slice(0, 200) },
+          `influxdb: CREATE DATABASE ${params.database} failed`,
+        );
+    } catch (err) {
+      // Not fatal: the server may come up later, and writes retry.
+      log.warn(
+        { problem: describeFetchError(err, params.timeout_ms) },
+        `influxdb: cannot reach ${base} to create database ${params.database}; writes will retry`,
+      );
+    }
+  }
+
+  async function deadLetter(line: string, reason: string): Promise<void> {
+    counts.rejected++;
+    deps.metrics?.discarded('rejected_by_store');
+    const now = deps.clock?.now() ?? Date.now();
+    log.warn({ reason, line: line.slice(0, 300) }, 'influxdb refused a line; dead-lettered');
+    await deps.onDeadLetter?.({
+      id: `${id}-${now}-${dlSeq++}`,
+      time: now,
+      component: id,
+      where: `influxdb ${writeUrl}`,
+      reason,
+      raw: line.slice(0, 8192),
+    });
+  }
+
+  /** One POST with retries; returns undefined on success, or the 400/413 problem for the caller to bisect. */
+  async function post(body: string, n: number): Promise<{ status: number; problem: string } | undefined> {
+    const payload = params.gzip ? gzipSync(body) : body;
+    let lastProblem = '';
+    for (let attempt = 0; attempt <= params.max_retries; attempt++) {
+      if (signal.aborted && attempt > 0)
+        throw new InfluxSinkError(
+          'E_INFLUX_ABORTED',
+          `influxdb sink ${id}: ${n} lines not written, shutting down (${lastProblem || 'before first attempt'})`,
+        );
+      counts.requests++;
+      try {
+        const res = await fetch(writeUrl, {
+          method: 'POST',
+          headers,
+          body: payload,
+          signal: AbortSignal.any([closing.signal, AbortSignal.timeout(params.timeout_ms)]),
+        });
+        const text = res.status === 204 ? '' : await res.text().catch(() => '');
+        if (res.ok) return undefined;
+        const reason = influxErrorText(text) || res.headers.get('x-influxdb-error') || text.slice(0, 300);
+        lastProblem = `HTTP ${res.status}${reason ? `: ${reason}` : ''}`;
+        if (res.status === 400 || res.status === 413 || res.status === 422)
+          return { status: res.status, problem: lastProblem };
+        if (!retryableStatus(res.status)) {
+          throw new InfluxSinkError(
+            'E_INFLUX_REJECTED',
+            `influxdb sink ${id}: ${writeUrl} refused the write with ${lastProblem}`,
+          );
+        }
+      } catch (err) {
+        if (err instanceof InfluxSinkError) throw err;
+        if (closing.signal.aborted)
+          throw new InfluxSinkError('E_INFLUX_ABORTED', `influxdb sink ${id}: ${n} lines not written, shutting down`, {
+            cause: err,
+          });
+        lastProblem = describeFetchError(err, params.timeout_ms);
+      }
+      if (attempt === params.max_retries) break;
+      counts.retries++;
+      const delay = backoffDelay(
+        { initial_ms: params.backoff_initial_ms, max_ms: params.backoff_max_ms },
+        attempt,
+        random,
+      );
+      log.warn(
+        { url: writeUrl, attempt: attempt + 1, delayMs: Math.round(delay), lines: n, problem: lastProblem },
+        'influxdb write failed, retrying',
+      );
+      await sleep(delay, signal);
+    }
+    throw new InfluxSinkError(
+      'E_INFLUX_GAVE_UP',
+      `influxdb sink ${id}: gave up writing ${n} lines to ${writeUrl} after ${params.max_retries + 1} attempts; last problem: ${lastProblem}`,
+    );
+  }
+
+  /** Writes lines; on a 400/413 halves the chunk until the bad lines are alone, then dead-letters them. */
+  async function writeChunk(lines: readonly string[]): Promise<void> {
+    const problem = await post(lines.join('\n'), lines.length);
+    if (problem === undefined) {
+      counts.written += lines.length;
+      return;
+    }
+    if (lines.length === 1) return deadLetter(lines[0] ?? '', problem.problem);
+    const mid = lines.length >> 1;
+    await writeChunk(lines.slice(0, mid));
+    await writeChunk(lines.slice(mid));
+  }
+
+  async function writeAll(batch: readonly SinkRecord[]): Promise<void> {
+    const lines: string[] = [];
+    for (const rec of batch) {
+      const line = recordToLine(rec);
+      if (line !== undefined) lines.push(line);
+    }
+    const chunks: string[][] = [];
+    for (let i = 0; i < lines.length; i += params.batch_size) chunks.push(lines.slice(i, i + params.batch_size));
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < chunks.length) {
+        const chunk = chunks[next++];
+        if (chunk) await writeChunk(chunk);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(params.concurrency, chunks.length) }, worker));
+  }
+
+  return {
+    id,
+    accepts: ACCEPTS,
+    writeUrl,
+    stats: () => ({ ...counts }),
+    write(batch) {
+      if (closed) return Promise.reject(new InfluxSinkError('E_INFLUX_CLOSED', `influxdb sink ${id} is closed`));
+      const p = writeAll(batch);
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p)).catch(() => undefined);
+      return p;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      // Writes in flight finish (bounded by their retries); then nothing may wait any longer.
+      await Promise.allSettled([...inFlight]);
+      closing.abort();
+    },
+  };
+}
+
+/** InfluxDB 1.x answers {"error":"..."}, 2.x {"code":"...","message":"..."}. */
+function influxErrorText(text: string): string {
+  if (!text.startsWith('{')) return '';
+  try {
+    const j = JSON.parse(text) as { error?: unknown; message?: unknown };
+    if (typeof j.error === 'string') return j.error;
+    if (typeof j.message === 'string') return j.message;
+  } catch {
+    // not JSON after all
+  }
+  return '';
+}
