@@ -43,7 +43,8 @@ async function config(): Promise<string> {
       `speed: ${SPEED}\n    duration_secs: ${SIM_SECS}\n    start_time: ${start}\n    schedule: [{ scenario: intruder, at_secs: 150, duration_secs: 90 }]`,
     )
     .replace('  - id: console\n    type: console\n', '')
-    .replace('port: 8080', 'port: 0');
+    .replace('port: 8080', 'port: 0')
+    .replaceAll('../models/', `${join(import.meta.dirname, '../../models')}/`);
   await writeFile(file, text);
   return file;
 }

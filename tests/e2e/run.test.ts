@@ -31,7 +31,8 @@ async function config(dir: string, hook: string): Promise<string> {
     .replace('data_dir: ../data', `data_dir: ${dir}/data`)
     .replace('speed: realtime', 'speed: max\n    duration_secs: 300\n    start_time: 2026-01-01T00:00:00Z\n    schedule: [{ scenario: pump_cavitation, at_secs: 120, duration_secs: 90 }]')
     .replace('  - id: console\n    type: console\n', `  - id: hook\n    type: webhook\n    url: ${hook}\n    backoff_initial_ms: 10\n`)
-    .replace('port: 8080', 'port: 0');
+    .replace('port: 8080', 'port: 0')
+    .replaceAll('../models/', `${join(import.meta.dirname, '../../models')}/`);
   await writeFile(file, text);
   return file;
 }

@@ -216,6 +216,7 @@ export function buildFullSchema(components: SchemaParts): TSchema {
       detectors: Type.Optional(Type.Array(detector)),
       correlator: Type.Optional(Type.Partial(CorrelatorParams)),
       sinks: Type.Optional(Type.Array(entry('sink', components.sinks))),
+      models: Type.Optional(Type.Array(ModelEntry)),
       api: Type.Optional(Type.Partial(ApiConfig)),
       runtime: Type.Optional(Type.Partial(RuntimeConfig)),
     },
