@@ -252,6 +252,9 @@ describe('operator console in Chromium', () => {
     await shot(page, 'logs');
     await page.goto(`${sys.url}/#/health`);
     await page.waitForSelector('.panel');
+    // Detector and model status: every configured detector is listed with its keys and updates.
+    await page.waitForSelector('td:text-is("signal-z")');
+    expect(await page.locator('td:text-is("pump-audio-ae")').count()).toBe(1);
     await shot(page, 'health');
   }, 60_000);
 });

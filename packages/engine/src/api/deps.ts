@@ -31,6 +31,10 @@ export interface HealthReport {
   queue: { depth: number; capacity: number };
   deadLetters: number;
   lagMs?: number;
+  /** Each detector instance: keys with state, updates and anomalies so far. */
+  detectors?: Array<{ id: string; type: string; keys: number; steps: number; anomalies: number }>;
+  /** Each model: batches and items inferred, and the deepest its queue has been. */
+  models?: Array<{ id: string; batches: number; items: number; peakQueued: number }>;
 }
 
 /** One message of the live feed; `type` doubles as the SSE event name. */

@@ -118,6 +118,22 @@ const HealthReportSchema = Type.Object({
   queue: Type.Object({ depth: Type.Integer(), capacity: Type.Integer() }),
   deadLetters: Type.Integer(),
   lagMs: Type.Optional(Type.Number()),
+  detectors: Type.Optional(
+    Type.Array(
+      Type.Object({
+        id: Type.String(),
+        type: Type.String(),
+        keys: Type.Integer(),
+        steps: Type.Integer(),
+        anomalies: Type.Integer(),
+      }),
+    ),
+  ),
+  models: Type.Optional(
+    Type.Array(
+      Type.Object({ id: Type.String(), batches: Type.Integer(), items: Type.Integer(), peakQueued: Type.Integer() }),
+    ),
+  ),
 });
 const ErrorSchema = Type.Object({
   error: Type.Object({ code: Type.String(), message: Type.String(), param: Type.Optional(Type.String()) }),

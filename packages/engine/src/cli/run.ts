@@ -104,8 +104,26 @@ export async function startSystem(opts: RunOptions): Promise<RunningSystem> {
 
   const media = createMediaFeatureStage({ blobs, logger: logger.child({ component: 'media-features' }) });
   const models =
-    (config.models ?? []).length > 0 ? await createModelStage({ entries: config.models ?? [], baseDir: dirname(resolve(opts.config)), blobs, logger: logger.child({ component: 'model-stage' }) }) : undefined;
-  const pipeline = new Pipeline({ config, sources, sinks, logger, metrics, blobs, media, ...(models !== undefined ? { models } : {}), fresh: opts.fresh === true, live_time: true });
+    (config.models ?? []).length > 0
+      ? await createModelStage({
+          entries: config.models ?? [],
+          baseDir: dirname(resolve(opts.config)),
+          blobs,
+          logger: logger.child({ component: 'model-stage' }),
+        })
+      : undefined;
+  const pipeline = new Pipeline({
+    config,
+    sources,
+    sinks,
+    logger,
+    metrics,
+    blobs,
+    media,
+    ...(models !== undefined ? { models } : {}),
+    fresh: opts.fresh === true,
+    live_time: true,
+  });
   const { restored } = await pipeline.start();
   print(restored ? `Resumed from checkpoint ${pipeline.checkpointFile}` : 'Started fresh (no checkpoint)');
 
@@ -161,6 +179,17 @@ export function healthReport(pipeline: Pipeline, metrics: Metrics): HealthReport
     components,
     queue: { depth: pipeline.queueDepth, capacity: pipeline.queueCapacity },
     deadLetters: pipeline.deadLetterCount,
+    detectors: pipeline.processor.instances.map((inst) => {
+      const s = pipeline.processor.stats.get(inst.cfg.id);
+      return {
+        id: inst.cfg.id,
+        type: inst.cfg.def.type,
+        keys: inst.states.size,
+        steps: s?.steps ?? 0,
+        anomalies: s?.anomalies ?? 0,
+      };
+    }),
+    models: Object.entries(pipeline.modelStats()).map(([id, s]) => ({ id, ...s })),
     lagMs: pipeline.processor.eventTime > 0 ? Math.max(0, Date.now() - pipeline.processor.eventTime) : 0,
   };
 }

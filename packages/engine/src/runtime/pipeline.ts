@@ -89,6 +89,11 @@ export class Pipeline {
   get queueCapacity(): number {
     return this.queue.capacity;
   }
+  /** Model inference counters, for health. */
+  modelStats(): Record<string, { batches: number; items: number; peakQueued: number }> {
+    return this.opts.models?.stats() ?? {};
+  }
+
   get deadLetterCount(): number {
     return this.dlSeq;
   }

@@ -14,6 +14,8 @@ import { onLive } from '../live.ts';
 export function health(root: HTMLElement): () => void {
   const summary = h('div', { class: 'panel' });
   const comps = h('tbody');
+  const dets = h('tbody');
+  const models = h('tbody');
   const dead = h('tbody');
 
   const render = (r: HealthReport): void => {
@@ -61,6 +63,35 @@ export function health(root: HTMLElement): () => void {
           h('td', { class: 'error' }, c.lastError ?? ''),
         ),
       ),
+    );
+    mount(
+      dets,
+      (r.detectors ?? []).map((d) =>
+        h(
+          'tr',
+          null,
+          h('td', null, d.id),
+          h('td', null, d.type),
+          h('td', { class: 'num' }, d.keys),
+          h('td', { class: 'num' }, d.steps),
+          h('td', { class: d.anomalies ? 'num error' : 'num' }, d.anomalies),
+        ),
+      ),
+    );
+    mount(
+      models,
+      (r.models ?? []).length
+        ? (r.models ?? []).map((m) =>
+            h(
+              'tr',
+              null,
+              h('td', null, m.id),
+              h('td', { class: 'num' }, m.batches),
+              h('td', { class: 'num' }, m.items),
+              h('td', { class: 'num' }, m.peakQueued),
+            ),
+          )
+        : h('tr', null, h('td', { colspan: 4, class: 'muted' }, 'No models configured.')),
     );
   };
 
@@ -117,6 +148,44 @@ export function health(root: HTMLElement): () => void {
           ),
         ),
         comps,
+      ),
+    ),
+    h('h3', null, 'Detectors'),
+    h(
+      'div',
+      { class: 'panel' },
+      h(
+        'table',
+        null,
+        h(
+          'thead',
+          null,
+          h(
+            'tr',
+            null,
+            ['Detector', 'Type', 'Keys', 'Updates', 'Anomalies'].map((t) => h('th', null, t)),
+          ),
+        ),
+        dets,
+      ),
+    ),
+    h('h3', null, 'Models'),
+    h(
+      'div',
+      { class: 'panel' },
+      h(
+        'table',
+        null,
+        h(
+          'thead',
+          null,
+          h(
+            'tr',
+            null,
+            ['Model', 'Batches', 'Inferences', 'Peak queue'].map((t) => h('th', null, t)),
+          ),
+        ),
+        models,
       ),
     ),
     h('h3', null, 'Dead letters'),
