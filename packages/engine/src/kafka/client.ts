@@ -213,13 +213,23 @@ export class KafkaClient {
     }
     let stream: DriverStream;
     try {
-      stream = await consumer.consume({
-        topics: [...options.topics],
-        mode: from,
-        fallbackMode: 'earliest',
-        autocommit: false,
-        maxWaitTime: options.max_wait_ms ?? 500,
-      });
+      // A topic just created may not be in every broker's metadata yet: retry "unknown topic"
+      // for a few seconds rather than failing a worker that starts alongside its producer.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          stream = await consumer.consume({
+            topics: [...options.topics],
+            mode: from,
+            fallbackMode: 'earliest',
+            autocommit: false,
+            maxWaitTime: options.max_wait_ms ?? 500,
+          });
+          break;
+        } catch (err) {
+          if (attempt >= 20 || !/unknown topic/i.test(describe(err))) throw err;
+          await new Promise((r) => setTimeout(r, 250 * Math.min(4, attempt + 1)));
+        }
+      }
     } catch (err) {
       await consumer.close(true).catch(() => undefined);
       throw new KafkaError(
