@@ -1,6 +1,6 @@
 /**
  * Dashboard entry: sign-in, then a hash router over the views and the shared live connection.
- * Routes: #/overview, #/signals[/site/asset], #/incidents[/id], #/logs, #/health.
+ * Routes: #/overview, #/signals[/site/asset], #/incidents[/id], #/logs, #/analytics, #/health.
  * The signed-in user's role is on <body data-role>, and views disable what it may not do.
  *
  * @example
@@ -10,6 +10,7 @@ import { api, setUnauthenticatedHandler, type Me } from './api.ts';
 import { fmtTime } from './format.ts';
 import { h, mount } from './h.ts';
 import { startLive, stopLive } from './live.ts';
+import { analytics } from './views/analytics.ts';
 import { health } from './views/health.ts';
 import { incidentDetail, incidents } from './views/incidents.ts';
 import { signIn } from './views/login.ts';
@@ -48,6 +49,9 @@ function route(): void {
       break;
     case 'logs':
       stop = logs(view);
+      break;
+    case 'analytics':
+      stop = analytics(view);
       break;
     case 'health':
       stop = health(view);

@@ -11,6 +11,8 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Anomaly, Incident, Reading } from '../../../core/src/schema/events.ts';
+import type { AnalysisResult } from '../../../core/src/analytics/types.ts';
+import type { AnalyzeOptions } from '../analytics/analyze.ts';
 import type { AccessControl } from '../auth/access.ts';
 import type { EmbeddedStore } from '../storage/duckdb-store.ts';
 import type { BlobStore, Clock, ScorePoint, Sink, SinkRecord, SinkRecordType, StoreReader } from '../runtime/types.ts';
@@ -78,6 +80,11 @@ export interface ApiDeps {
   clock?: Clock;
   /** Interval between SSE heartbeat comments; 15 s by default. */
   sseHeartbeatMs?: number;
+  /**
+   * Batch analytics over the store (histograms, trends, drift, clusters) for GET /api/analytics;
+   * without it that route answers 503. `retimuad run` gives `analyze(store.query, opts)`.
+   */
+  analyze?: (opts: AnalyzeOptions) => Promise<AnalysisResult>;
 }
 
 /** The part of the embedded store behind incident actions and log templates. */

@@ -22,6 +22,7 @@ import type { Incident, Label } from '../../../core/src/schema/events.ts';
 import type { AssetSummary, DeadLetter, ScorePoint, SeriesPoint, StoredLog, StoredMedia } from '../runtime/types.ts';
 import type { HealthReport } from './deps.ts';
 import type { IncidentAction, LogTemplate } from '../storage/duckdb-store.ts';
+import type { AnalysisResult } from '../../../core/src/analytics/types.ts';
 
 const ref = (name: string): TSchema => Type.Unsafe({ $ref: `#/components/schemas/${name}` });
 const EventModality = Type.Union([
@@ -160,6 +161,93 @@ const LogTemplateSchema = Type.Object({
   example: Type.String(),
 });
 
+// The batch-analysis result (core/analytics/types.ts), as GET /api/analytics returns it.
+const SeriesKeyFields = { site: Type.String(), asset: Type.String(), metric: Type.String() };
+const PeriodStatsSchema = Type.Object({ count: Type.Number(), mean: Type.Number(), std: Type.Number() });
+const ClusterPointSchema = Type.Object({
+  time: Type.Number(),
+  cluster: Type.Integer(),
+  distance: Type.Number(),
+  x: Type.Number(),
+  y: Type.Number(),
+});
+export const AnalysisResultSchema = Type.Object({
+  engine: Type.Union([Type.Literal('duckdb'), Type.Literal('spark')]),
+  from: Type.Number(),
+  to: Type.Number(),
+  histogramBins: Type.Integer(),
+  stats: Type.Array(
+    Type.Object({
+      ...SeriesKeyFields,
+      unit: Type.String(),
+      count: Type.Number(),
+      mean: Type.Number(),
+      std: Type.Number(),
+      min: Type.Number(),
+      max: Type.Number(),
+      percentiles: Type.Object({
+        p01: Type.Number(),
+        p05: Type.Number(),
+        p25: Type.Number(),
+        p50: Type.Number(),
+        p75: Type.Number(),
+        p95: Type.Number(),
+        p99: Type.Number(),
+      }),
+    }),
+  ),
+  histograms: Type.Array(
+    Type.Object({
+      ...SeriesKeyFields,
+      lo: Type.Number(),
+      hi: Type.Number(),
+      width: Type.Number(),
+      counts: Type.Array(Type.Number()),
+      firstTime: Type.Array(Type.Union([Type.Number(), Type.Null()])),
+      outlierBins: Type.Array(Type.Integer()),
+    }),
+  ),
+  trends: Type.Array(
+    Type.Object({
+      ...SeriesKeyFields,
+      windowMs: Type.Number(),
+      rollingWindows: Type.Integer(),
+      points: Type.Array(Type.Object({ time: Type.Number(), mean: Type.Number(), rolling: Type.Number() })),
+      slopePerHour: Type.Number(),
+    }),
+  ),
+  drifts: Type.Array(
+    Type.Object({
+      ...SeriesKeyFields,
+      splitTime: Type.Number(),
+      before: PeriodStatsSchema,
+      after: PeriodStatsSchema,
+      effectSize: Type.Number(),
+      stdRatio: Type.Number(),
+      psi: Type.Number(),
+      drifted: Type.Boolean(),
+    }),
+  ),
+  clusterings: Type.Array(
+    Type.Object({
+      site: Type.String(),
+      asset: Type.String(),
+      windowMs: Type.Number(),
+      features: Type.Array(Type.String()),
+      criterion: Type.Literal('silhouette'),
+      k: Type.Integer(),
+      candidates: Type.Array(Type.Object({ k: Type.Integer(), silhouette: Type.Number(), inertia: Type.Number() })),
+      sizes: Type.Array(Type.Integer()),
+      distanceThreshold: Type.Number(),
+      tinyClusterMax: Type.Integer(),
+      tinyClusters: Type.Array(Type.Integer()),
+      points: Type.Array(ClusterPointSchema),
+      outliers: Type.Array(ClusterPointSchema),
+    }),
+  ),
+  timingsMs: Type.Record(Type.String(), Type.Number()),
+});
+
 // Compile-time drift check: each schema must describe exactly its interface (both directions).
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type Without<T, K extends PropertyKey> = Omit<T, K & keyof T>;
@@ -175,7 +263,8 @@ const _drift: [
   Same<Static<typeof HealthReportSchema>, HealthReport>,
   Same<Static<typeof IncidentActionSchema>, IncidentAction>,
   Same<Static<typeof LogTemplateSchema>, LogTemplate>,
-] = [true, true, true, true, true, true, true, true, true, true, true];
+  Same<Static<typeof AnalysisResultSchema>, AnalysisResult>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true];
 void _drift;
 
 /** Plain JSON copy of a TypeBox schema without its `$id` (the component name replaces it). */
@@ -245,6 +334,8 @@ export const LIMITS = {
   logQueryChars: 200,
   templates: { default: 100, max: 2000 },
   commentChars: 2000,
+  /** Batch analytics: default range 1 h, from 1 min up to 7 days; at most 2 analyses at once. */
+  analytics: { defaultSpanMs: 3_600_000, minSpanMs: 60_000, maxSpanMs: 7 * 86_400_000, concurrent: 2 },
 } as const;
 
 let cached: unknown;
@@ -456,6 +547,18 @@ function build(): unknown {
         json(arrayOf('DeadLetter')),
       ),
       '/api/labels': op('Ground-truth labels (from the simulator).', [], json(arrayOf('Label'))),
+      '/api/analytics': op(
+        'Batch analyses of the stored readings over a range (default: the last hour; at most 7 days): per asset and metric summary statistics, histograms with outlier bins, rolling-average trends and drift between the two halves, and K-Means clusterings of per-window features with outliers and tiny clusters.',
+        [FROM, TO, nameP('asset', 'Only this asset (default: all).')],
+        json({ $ref: '#/components/schemas/AnalysisResult' }),
+        {
+          '429': json({ $ref: '#/components/schemas/Error' }, 'Too many analyses are running; try again shortly.'),
+          '503': json(
+            { $ref: '#/components/schemas/Error' },
+            'This server has no batch analytics (no embedded store).',
+          ),
+        },
+      ),
       '/api/stream': op(
         'Server-Sent Events: one event per live message; the event name is the message type (reading, score, anomaly, incident, health) and the data its JSON. Comment lines are heartbeats.',
         [
@@ -517,6 +620,7 @@ function build(): unknown {
         Principal: plain(PrincipalSchema),
         IncidentAction: plain(IncidentActionSchema),
         LogTemplate: plain(LogTemplateSchema),
+        AnalysisResult: plain(AnalysisResultSchema),
       },
     },
   };

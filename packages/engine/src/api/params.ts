@@ -7,7 +7,7 @@
  * const limit = q.int('limit', { min: 1, max: 5000, default: 200 });
  */
 
-export type ApiStatus = 400 | 401 | 403 | 404 | 415 | 429 | 500;
+export type ApiStatus = 400 | 401 | 403 | 404 | 415 | 429 | 500 | 503;
 
 /** An error the API turns into a JSON response: `{ error: { code, message, param? } }`. */
 export class ApiError extends Error {

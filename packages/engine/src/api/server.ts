@@ -21,6 +21,7 @@ import { ApiError, QueryParams, SHA256_RE, checkId } from './params.ts';
 import { buildWeb, type WebFile } from './web-bundle.ts';
 import { bodyString, installAccess, readJson, requireRole } from './access-routes.ts';
 import type { IncidentActionKind } from '../storage/duckdb-store.ts';
+import { AnalyzeError } from '../analytics/analyze.ts';
 
 export interface ApiServer {
   app: Hono;
@@ -308,6 +309,37 @@ export function createApiServer(deps: ApiDeps): ApiServer {
   app.get('/api/labels', async (c) => {
     params(c, []);
     return c.json(await deps.store.labels());
+  });
+
+  // Analyses scan every reading of the range, so the range is bounded and only a few run at once;
+  // a caller over the limit gets a 429 rather than queueing behind the store.
+  let analysing = 0;
+  app.get('/api/analytics', async (c) => {
+    const q = params(c, ['from', 'to', 'asset']);
+    const range = q.range(clock.now(), LIMITS.analytics.defaultSpanMs)!;
+    const asset = q.name('asset');
+    const span = range.to - range.from;
+    if (span < LIMITS.analytics.minSpanMs || span > LIMITS.analytics.maxSpanMs)
+      throw new ApiError(
+        400,
+        'bad_param',
+        `query parameters "from"/"to": the range must span ${LIMITS.analytics.minSpanMs / 1000} s to ${LIMITS.analytics.maxSpanMs / 86_400_000} days, got ${Math.round(span / 1000)} s`,
+        span < LIMITS.analytics.minSpanMs ? 'to' : 'from',
+      );
+    if (!deps.analyze)
+      throw new ApiError(503, 'unavailable', 'batch analytics are not available on this server (no embedded store)');
+    if (analysing >= LIMITS.analytics.concurrent)
+      throw new ApiError(429, 'busy', `${analysing} analyses are already running; try again when they finish`);
+    analysing++;
+    try {
+      return c.json(await deps.analyze({ ...range, ...(asset === undefined ? {} : { assets: [asset] }) }));
+    } catch (err) {
+      if (err instanceof AnalyzeError && err.code === 'E_ANALYZE_OPTIONS')
+        throw new ApiError(400, 'bad_param', err.message, undefined, { cause: err });
+      throw err;
+    } finally {
+      analysing--;
+    }
   });
 
   app.get('/api/stream', (c) => {

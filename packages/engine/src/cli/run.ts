@@ -18,6 +18,7 @@ import { componentSchemas, isEmbeddedStore, sinkTypes, sourceTypes, type Factory
 import type { Sink, Source } from '../runtime/types.ts';
 import { createFsBlobStore } from '../storage/blobs.ts';
 import { createApiServer } from '../api/server.ts';
+import { analyze } from '../analytics/analyze.ts';
 import { createLiveHub, createLiveSink, type HealthReport } from '../api/deps.ts';
 import { createMediaFeatureStage } from '../runtime/media-features.ts';
 import { createModelStage } from '../models/stage.ts';
@@ -136,6 +137,7 @@ export async function startSystem(opts: RunOptions): Promise<RunningSystem> {
       ...(access === undefined ? {} : { access }),
       actions: store,
       store,
+      analyze: (o) => analyze(store.query.bind(store), o),
       registry: metrics.registry,
       live: hub,
       health: () => healthReport(pipeline, metrics),

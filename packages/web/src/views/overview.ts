@@ -122,7 +122,9 @@ export function overview(root: HTMLElement): () => void {
   mount(root, status);
   load();
   // The store's view of state is authoritative; live messages only make it feel immediate.
-  const refresh = setInterval(load, 30_000);
+  // Assets that only log (PLCs, SCADA, HMI) reach the live feed through no reading: the periodic
+  // reload is what brings their cards in.
+  const refresh = setInterval(load, 10_000);
   const decay = setInterval(() => {
     const now = Date.now();
     for (const c of cards.values()) setState(c, now);
@@ -138,7 +140,10 @@ export function overview(root: HTMLElement): () => void {
     }),
     onLive('anomaly', (a) => {
       const c = cards.get(key(a.site, a.asset));
-      if (!c) return;
+      if (!c) {
+        load();
+        return;
+      }
       c.lastAnomaly = Date.now();
       setState(c, c.lastAnomaly);
     }),
