@@ -15,15 +15,15 @@
  * // finding: "flow_m3h 41.2 is 5.1σ above its 300 s mean 30"
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { fmt, squash, type DetectorDef, type Observation } from '../contract.ts';
+import { fmt, type DetectorDef, type FindingSink, type Observation, type StepLabels } from '../contract.ts';
 import {
   checkWarmUp,
   warmUpProblems,
-  windowEvictUpTo,
+  windowAppend,
+  windowEvictBefore,
   windowInit,
-  windowPush,
-  windowStd,
   SlidingWindowSchema,
+  type SlidingWindow,
 } from './window.ts';
 
 export const RollingZScoreParams = Type.Object(
@@ -93,33 +93,50 @@ export const rollingZScore: DetectorDef<typeof RollingZScoreParams, RollingZScor
     return { w: windowInit(timed ? p.max_points : p.window_points, timed) };
   },
   step(p, s, x, out, labels) {
+    // The hot path makes no call that takes or returns a double unless V8 inlines it (a called
+    // function boxes them in fresh HeapNumbers); findings are built out of line, in report().
     const w = s.w;
     const timed = p.window_secs > 0;
-    if (timed) windowEvictUpTo(w, x.time - p.window_secs * 1000);
+    if (timed) windowEvictBefore(w, x, p);
     let score: number | null = null;
-    if (w.len >= p.min_points) {
+    const len = w.len;
+    if (len >= p.min_points) {
       const mean = w.mean;
-      const std = Math.max(windowStd(w), p.min_std);
+      const std = Math.max(Math.sqrt(len < 2 ? 0 : w.m2 / (len - 1)), p.min_std);
       const dev = x.value - mean;
       const tol = ZERO_SPREAD * Math.max(1, Math.abs(mean));
       // z is +/-Infinity when the window has no spread and the value differs from it.
       const z = std > tol ? dev / std : Math.abs(dev) <= tol ? 0 : dev > 0 ? Infinity : -Infinity;
       const counted = p.direction === 'both' || (p.direction === 'up' ? z > 0 : z < 0);
       const az = counted ? Math.abs(z) : 0;
-      score = az === Infinity ? 1 : squash(az, p.threshold_z);
-      if (az >= p.threshold_z) {
-        const span = timed ? `${fmt(p.window_secs)} s` : `${w.len}-point`;
-        const side = z > 0 ? 'above' : 'below';
-        const reason =
-          az === Infinity
-            ? `${labels.metric} ${fmt(x.value)} is ${side} its ${span} constant value ${fmt(mean)}`
-            : `${labels.metric} ${fmt(x.value)} is ${fmt(az)}σ ${side} its ${span} mean ${fmt(mean)}`;
-        const detail: Record<string, number> = { value: x.value, mean, std, points: w.len };
-        if (Number.isFinite(z)) detail.z = z;
-        out.finding({ severity: az >= 2 * p.threshold_z ? 'critical' : 'warning', reason, detail });
-      }
+      // squash(az, threshold_z), written out: a call taking a double must not be left to chance.
+      score = az === Infinity ? 1 : az > 0 ? az / (az + p.threshold_z) : 0;
+      if (az >= p.threshold_z) report(p, w, x, mean, std, z, az, out, labels);
     }
-    windowPush(w, x.time, x.value, timed ? p.max_points : p.window_points);
+    windowAppend(w, x, timed ? p.max_points : p.window_points);
     return score;
   },
 };
+
+/** The finding for a value at or beyond threshold_z; out of line so the hot path stays small. */
+function report(
+  p: RollingZScoreParams,
+  w: SlidingWindow,
+  x: Observation,
+  mean: number,
+  std: number,
+  z: number,
+  az: number,
+  out: FindingSink,
+  labels: StepLabels,
+): void {
+  const span = p.window_secs > 0 ? `${fmt(p.window_secs)} s` : `${w.len}-point`;
+  const side = z > 0 ? 'above' : 'below';
+  const reason =
+    az === Infinity
+      ? `${labels.metric} ${fmt(x.value)} is ${side} its ${span} constant value ${fmt(mean)}`
+      : `${labels.metric} ${fmt(x.value)} is ${fmt(az)}σ ${side} its ${span} mean ${fmt(mean)}`;
+  const detail: Record<string, number> = { value: x.value, mean, std, points: w.len };
+  if (Number.isFinite(z)) detail.z = z;
+  out.finding({ severity: az >= 2 * p.threshold_z ? 'critical' : 'warning', reason, detail });
+}

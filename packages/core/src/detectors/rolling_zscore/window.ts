@@ -16,18 +16,27 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { ParamProblem } from '../contract.ts';
 import { ParamError } from '../params.ts';
 
-/** The window as stored in state; also validates a restored checkpoint. */
+/**
+ * The window as stored in state; also validates a restored checkpoint.
+ *
+ * The properties are listed in a different order from the keys of windowInit's object ON
+ * PURPOSE. V8 gives plain objects with the same keys in the same order the same hidden-class
+ * chain, and a field's representation is shared along it: listed in state order, this schema's
+ * `properties` object (whose values are schema objects) turned the window's number fields into
+ * tagged fields, so every store of a mean or M2 allocated a fresh HeapNumber (~100 bytes of
+ * garbage per update, about half the update's cost). See stateShapes.test.ts.
+ */
 export const SlidingWindowSchema = Type.Object(
   {
-    vals: Type.Array(Type.Number(), { description: 'Ring buffer of values; its length is the current capacity.' }),
-    times: Type.Array(Type.Number(), {
-      description: 'Event times parallel to vals, only kept for time windows (empty otherwise).',
-    }),
     head: Type.Integer({ minimum: 0, description: 'Index of the oldest element.' }),
     len: Type.Integer({ minimum: 0 }),
     mean: Type.Number(),
     m2: Type.Number({ minimum: 0, description: 'Sum of squared deviations from the mean.' }),
     sinceExact: Type.Integer({ minimum: 0, description: 'Removals since the last exact recompute.' }),
+    vals: Type.Array(Type.Number(), { description: 'Ring buffer of values; its length is the current capacity.' }),
+    times: Type.Array(Type.Number(), {
+      description: 'Event times parallel to vals, only kept for time windows (empty otherwise).',
+    }),
   },
   { additionalProperties: false },
 );
@@ -36,11 +45,21 @@ export type SlidingWindow = Static<typeof SlidingWindowSchema>;
 /** Growth starts small for time windows; their point count is not known in advance. */
 const INITIAL_TIMED_CAPACITY = 16;
 
+/**
+ * A packed array of `n` zeros. Not `new Array(n).fill(0)`: that array stays HOLEY in V8, and a
+ * load from a holey array that may yield undefined (`vals[i] ?? 0`) boxes each double it reads.
+ */
+function zeros(n: number): number[] {
+  const a: number[] = [];
+  for (let i = 0; i < n; i++) a.push(0);
+  return a;
+}
+
 export function windowInit(capacity: number, timed: boolean): SlidingWindow {
   const cap = timed ? Math.min(capacity, INITIAL_TIMED_CAPACITY) : capacity;
   return {
-    vals: new Array<number>(cap).fill(0),
-    times: timed ? new Array<number>(cap).fill(0) : [],
+    vals: zeros(cap),
+    times: timed ? zeros(cap) : [],
     head: 0,
     len: 0,
     mean: 0,
@@ -73,6 +92,19 @@ export function windowEvictUpTo(w: SlidingWindow, cutoff: number): void {
   while (w.len > 0 && (w.times[w.head] ?? 0) <= cutoff) windowShift(w);
 }
 
+/**
+ * windowEvictUpTo(w, o.time − window_secs·1000), for the hot path of a step: it takes objects,
+ * not the cutoff, because a double argument of a call V8 does not inline is boxed on the heap.
+ */
+export function windowEvictBefore(
+  w: SlidingWindow,
+  o: { readonly time: number },
+  p: { readonly window_secs: number },
+): void {
+  const cutoff = o.time - p.window_secs * 1000;
+  while (w.len > 0 && (w.times[w.head] ?? 0) <= cutoff) windowShift(w);
+}
+
 /** Appends a value; when full, grows up to `maxCapacity` (time windows) or evicts the oldest. */
 export function windowPush(w: SlidingWindow, time: number, x: number, maxCapacity: number): void {
   if (w.len === w.vals.length) {
@@ -88,6 +120,55 @@ export function windowPush(w: SlidingWindow, time: number, x: number, maxCapacit
   const d = x - w.mean;
   w.mean += d / w.len;
   w.m2 += d * (x - w.mean);
+}
+
+/** What windowAppend reads from an observation. */
+export interface TimedValue {
+  readonly time: number;
+  readonly value: number;
+}
+
+/**
+ * windowPush of `o.value` at `o.time`, for the hot path of a step. The same arithmetic as
+ * windowPush (so the same bits), but the steady state of a full window (the oldest value leaves,
+ * the new one takes its slot) is fused so each field is read and written once. It takes the
+ * observation rather than two numbers on purpose: V8 boxes every double argument of a call it
+ * does not inline in a fresh HeapNumber, which was most of the garbage of an update.
+ */
+export function windowAppend(w: SlidingWindow, o: TimedValue, maxCapacity: number): void {
+  const vals = w.vals;
+  const cap = vals.length;
+  const n = w.len - 1;
+  if (n + 1 !== cap || cap < maxCapacity || cap < 2) {
+    windowPush(w, o.time, o.value, maxCapacity);
+    return;
+  }
+  const x = o.value;
+  const head = w.head;
+  const old = vals[head] ?? 0;
+  // Remove the oldest (Welford downdate), as windowShift does.
+  let mean = w.mean;
+  let m2 = w.m2;
+  const d0 = old - mean;
+  mean -= d0 / n;
+  m2 -= d0 * (old - mean);
+  if (m2 < 0) m2 = 0;
+  vals[head] = x;
+  if (w.times.length > 0) w.times[head] = o.time;
+  w.head = head + 1 === cap ? 0 : head + 1;
+  // The exact recompute of windowShift, over the n values that remain (the slot of x is skipped).
+  if (++w.sinceExact >= cap) {
+    w.len = n;
+    windowRecompute(w);
+    mean = w.mean;
+    m2 = w.m2;
+  }
+  // Append x (Welford update), as windowPush does.
+  const d = x - mean;
+  mean += d / cap;
+  w.m2 = m2 + d * (x - mean);
+  w.mean = mean;
+  w.len = cap;
 }
 
 /** Sample variance (n − 1); 0 with fewer than two values. */
@@ -118,8 +199,8 @@ export function windowRecompute(w: SlidingWindow): void {
 /** Copies the elements in order into bigger arrays (rare: amortised O(1) per push). */
 function grow(w: SlidingWindow, capacity: number): void {
   const cap = w.vals.length;
-  const vals = new Array<number>(capacity).fill(0);
-  const times = w.times.length > 0 ? new Array<number>(capacity).fill(0) : [];
+  const vals = zeros(capacity);
+  const times = w.times.length > 0 ? zeros(capacity) : [];
   for (let i = 0, j = w.head; i < w.len; i++, j = j + 1 === cap ? 0 : j + 1) {
     vals[i] = w.vals[j] ?? 0;
     if (times.length > 0) times[i] = w.times[j] ?? 0;

@@ -154,6 +154,12 @@ export function slotName(p: SeasonalBaselineParams, slot: number): string {
 /** The profile period in ms: a point this many half-life periods old weighs half. */
 const periodMs = (p: SeasonalBaselineParams): number => (p.profile === 'hour_of_day' ? DAY_MS : WEEK_MS);
 
+// One-entry cache of step's decay factor: a key's points usually come at a fixed interval, so dt
+// repeats, and exp is a large share of an update. Same expression, so the same bits.
+let cachedDt = Number.NaN;
+let cachedHalfLifeMs = Number.NaN;
+let cachedDecay = 1;
+
 export const seasonalBaseline: DetectorDef<typeof SeasonalBaselineParams, SeasonalBaselineState, Observation> = {
   type: 'seasonal_baseline',
   summary: 'Deviation from the usual value for this hour of day and/or day of week (a profile of slots).',
@@ -212,7 +218,17 @@ export const seasonalBaseline: DetectorDef<typeof SeasonalBaselineParams, Season
     const last = a[o + LAST] ?? x.time;
     const dt = x.time - last;
     // No decay for points at the same time or out of order (and no exp to compute).
-    const f = dt > 0 ? Math.exp((-Math.LN2 * dt) / (p.half_life_cycles * periodMs(p))) : 1;
+    let f = 1;
+    if (dt > 0) {
+      // Written out rather than a helper: a call V8 does not inline boxes its double arguments.
+      const halfLifeMs = p.half_life_cycles * periodMs(p);
+      if (dt !== cachedDt || halfLifeMs !== cachedHalfLifeMs) {
+        cachedDecay = Math.exp((-Math.LN2 * dt) / halfLifeMs);
+        cachedDt = dt;
+        cachedHalfLifeMs = halfLifeMs;
+      }
+      f = cachedDecay;
+    }
     let d = value - mean;
     if (warm && p.clip_z > 0 && spread > 0) {
       const lim = p.clip_z * spread;

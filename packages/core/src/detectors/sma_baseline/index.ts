@@ -73,19 +73,34 @@ export const SmaBaselineParams = Type.Object(
 );
 export type SmaBaselineParams = Static<typeof SmaBaselineParams>;
 
+// Listed in a different order from the keys of init's object ON PURPOSE (see the note on
+// SlidingWindowSchema): in state order this schema's `properties` object would share V8 hidden
+// classes with the state and make dev and devWeight tagged fields that allocate on every store.
 export const SmaBaselineState = Type.Object(
   {
-    w: SlidingWindowSchema,
     dev: Type.Number({ minimum: 0, description: 'EMA of absolute deviations from the average.' }),
     devWeight: Type.Number({
       minimum: 0,
       maximum: 1,
       description: 'EMA of 1s that corrects the start-up bias of dev.',
     }),
+    w: SlidingWindowSchema,
   },
   { additionalProperties: false },
 );
 export type SmaBaselineState = Static<typeof SmaBaselineState>;
+
+// One-entry cache of the spread's smoothing factor: expm1 per update is a large share of the
+// update budget and a config's half-life never changes. Same expression, so the same bits.
+let cachedHalfLife = Number.NaN;
+let cachedAlpha = 0;
+function spreadAlpha(halfLifePoints: number): number {
+  if (halfLifePoints !== cachedHalfLife) {
+    cachedAlpha = -Math.expm1(-Math.LN2 / halfLifePoints);
+    cachedHalfLife = halfLifePoints;
+  }
+  return cachedAlpha;
+}
 
 export const smaBaseline: DetectorDef<typeof SmaBaselineParams, SmaBaselineState, Observation> = {
   type: 'sma_baseline',
@@ -121,7 +136,7 @@ export const smaBaseline: DetectorDef<typeof SmaBaselineParams, SmaBaselineState
           v = v > center + lim ? center + lim : v < center - lim ? center - lim : v;
         }
       }
-      const alpha = -Math.expm1(-Math.LN2 / p.spread_half_life_points);
+      const alpha = spreadAlpha(p.spread_half_life_points);
       s.dev += alpha * (Math.abs(v - center) - s.dev);
       s.devWeight += alpha * (1 - s.devWeight);
     }
