@@ -146,7 +146,8 @@ def cluster_asset(spark, site, asset, window_ms, features, windows, seed, k_max)
     threshold = q3 + 3 * (q3 - q1)
     sizes = [int((labels == c).sum()) for c in range(k)]
     tiny_max = max(2, math.ceil(0.01 * len(windows)))
-    tiny = [c for c, s in enumerate(sizes) if s <= tiny_max]
+    # Same rule as core/analytics/cluster.ts: among fewer than 30 windows no cluster is "tiny".
+    tiny = [] if len(windows) < 30 else [c for c, s in enumerate(sizes) if s <= tiny_max]
     # Scatter coordinates: first two principal components.
     zc = z - z.mean(axis=0)
     _, _, vt = np.linalg.svd(zc, full_matrices=False)

@@ -274,3 +274,12 @@ describe('findings', () => {
     expect(outlierRuns({ counts: [1, 0, 100], outlierBins: [0] })).toEqual([[0]]);
   });
 });
+
+describe('tiny clusters need enough windows', () => {
+  it('calls no cluster tiny among fewer than MIN_WINDOWS_FOR_TINY windows', async () => {
+    const { clusterWindows, MIN_WINDOWS_FOR_TINY } = await import('./cluster.ts');
+    const few = [0, 0.1, 0.2, 5, 5.1, 20].map((v, i) => ({ time: i * 60_000, values: [v, v * 2] }));
+    expect(few.length).toBeLessThan(MIN_WINDOWS_FOR_TINY);
+    expect(clusterWindows('s', 'a', 60_000, ['x', 'y'], few, { seed: 1 })?.tinyClusters).toEqual([]);
+  });
+});

@@ -3,7 +3,8 @@
  * standard deviation of each of the asset's channels), standardised, clustered by K-Means with
  * k chosen by the mean silhouette, then judged: a window farther from every centroid than the
  * Tukey far fence of all such distances (Q3 + 3 × IQR) is an outlier, and a cluster holding
- * at most max(2, 1 % of the windows) is a tiny cluster (a rare operating pattern).
+ * at most max(2, 1 % of the windows) is a tiny cluster (a rare operating pattern), when there are
+ * at least MIN_WINDOWS_FOR_TINY windows.
  *
  * @example
  * const c = clusterWindows('plant-a', 'P-101', 60_000, ['flow:mean'], [{ time: 0, values: [1] }, …]);
@@ -22,6 +23,9 @@ export interface ClusterOptions extends ChooseKOptions {
   fenceK?: number;
   tinyShare?: number;
 }
+
+/** Fewer windows than this: no cluster is called tiny (2 of 6 windows is not a rare pattern). */
+export const MIN_WINDOWS_FOR_TINY = 30;
 
 export function distanceFence(distances: readonly number[], k = 3): number {
   const sorted = [...distances].sort((a, b) => a - b);
@@ -47,7 +51,9 @@ export function clusterWindows(
   for (const a of m.assignment) sizes[a] = (sizes[a] ?? 0) + 1;
   const threshold = distanceFence(m.distances, fenceK);
   const tinyClusterMax = Math.max(2, Math.ceil(tinyShare * windows.length));
-  const tinyClusters = sizes.flatMap((s, c) => (s <= tinyClusterMax ? [c] : []));
+  // With few windows every cluster is small: "rare pattern" only means something among many windows.
+  const tinyClusters =
+    windows.length < MIN_WINDOWS_FOR_TINY ? [] : sizes.flatMap((s, c) => (s <= tinyClusterMax ? [c] : []));
   const xy = pca2(z);
   const points: ClusterPoint[] = windows.map((w, i) => ({
     time: w.time,
