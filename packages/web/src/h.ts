@@ -53,3 +53,25 @@ export function mount(el: Element, ...children: Child[]): void {
   el.replaceChildren();
   append(el, children);
 }
+
+/** A panel holding a table with the given column headings over `body` (a tbody the caller fills). */
+export function panelTable(headings: readonly string[], body: HTMLTableSectionElement): HTMLElement {
+  return h(
+    'div',
+    { class: 'panel' },
+    h(
+      'table',
+      null,
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          headings.map((t) => h('th', null, t)),
+        ),
+      ),
+      body,
+    ),
+  );
+}

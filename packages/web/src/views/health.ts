@@ -8,7 +8,7 @@
 import type { HealthReport } from '../../../engine/src/api/deps.ts';
 import { api } from '../api.ts';
 import { fmtDuration, fmtTime } from '../format.ts';
-import { h, mount } from '../h.ts';
+import { h, mount, panelTable } from '../h.ts';
 import { onLive } from '../live.ts';
 
 export function health(root: HTMLElement): () => void {
@@ -132,81 +132,13 @@ export function health(root: HTMLElement): () => void {
     h('div', { class: 'toolbar' }, h('h2', null, 'Health'), h('button', { onclick: load }, 'Refresh')),
     summary,
     h('h3', null, 'Components'),
-    h(
-      'div',
-      { class: 'panel' },
-      h(
-        'table',
-        null,
-        h(
-          'thead',
-          null,
-          h(
-            'tr',
-            null,
-            ['Component', 'Kind', 'Received', 'Emitted', 'Discarded', 'Last error'].map((t) => h('th', null, t)),
-          ),
-        ),
-        comps,
-      ),
-    ),
+    panelTable(['Component', 'Kind', 'Received', 'Emitted', 'Discarded', 'Last error'], comps),
     h('h3', null, 'Detectors'),
-    h(
-      'div',
-      { class: 'panel' },
-      h(
-        'table',
-        null,
-        h(
-          'thead',
-          null,
-          h(
-            'tr',
-            null,
-            ['Detector', 'Type', 'Keys', 'Updates', 'Anomalies'].map((t) => h('th', null, t)),
-          ),
-        ),
-        dets,
-      ),
-    ),
+    panelTable(['Detector', 'Type', 'Keys', 'Updates', 'Anomalies'], dets),
     h('h3', null, 'Models'),
-    h(
-      'div',
-      { class: 'panel' },
-      h(
-        'table',
-        null,
-        h(
-          'thead',
-          null,
-          h(
-            'tr',
-            null,
-            ['Model', 'Batches', 'Inferences', 'Peak queue'].map((t) => h('th', null, t)),
-          ),
-        ),
-        models,
-      ),
-    ),
+    panelTable(['Model', 'Batches', 'Inferences', 'Peak queue'], models),
     h('h3', null, 'Dead letters'),
-    h(
-      'div',
-      { class: 'panel' },
-      h(
-        'table',
-        null,
-        h(
-          'thead',
-          null,
-          h(
-            'tr',
-            null,
-            ['Time', 'Component', 'Where', 'Reason', 'Raw'].map((t) => h('th', null, t)),
-          ),
-        ),
-        dead,
-      ),
-    ),
+    panelTable(['Time', 'Component', 'Where', 'Reason', 'Raw'], dead),
   );
   load();
   const timer = setInterval(load, 5_000);
