@@ -8,7 +8,7 @@
  */
 import type { Static, TObject } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import type { ComponentContext } from '../runtime/types.ts';
+import type { ComponentContext, Sink, SinkRecord } from '../runtime/types.ts';
 
 export type SinkErrorCode =
   | 'E_SINK_PARAMS'
@@ -30,7 +30,8 @@ export class SinkError extends Error {
 }
 
 /** The parts of a ComponentContext a sink uses; `logger` is required, the rest optional for tests. */
-export type SinkDeps = Pick<ComponentContext, 'logger'> & Partial<Pick<ComponentContext, 'id' | 'metrics' | 'signal' | 'clock'>>;
+export type SinkDeps = Pick<ComponentContext, 'logger'> &
+  Partial<Pick<ComponentContext, 'id' | 'metrics' | 'signal' | 'clock'>>;
 
 export function resolveSinkParams<P extends TObject>(sinkType: string, schema: P, raw: unknown): Static<P> {
   const withDefaults = Value.Default(schema, Value.Clone(raw ?? {}));
@@ -39,4 +40,32 @@ export function resolveSinkParams<P extends TObject>(sinkType: string, schema: P
     .slice(0, 10)
     .map((e) => `${e.path || '/'} ${e.message}${e.value === undefined ? '' : `, got ${JSON.stringify(e.value)}`}`);
   throw new SinkError('E_SINK_PARAMS', `${sinkType} sink: ${problems.join('; ')}`);
+}
+
+/**
+ * The write/close pair of a batching sink whose writes may overlap: close() refuses new writes,
+ * waits for those in flight (bounded by their own retries), then aborts whatever still waits.
+ */
+export function trackedWrites(
+  writeAll: (batch: readonly SinkRecord[]) => Promise<void>,
+  closing: AbortController,
+  closedError: () => Error,
+): Pick<Sink, 'write' | 'close'> {
+  const inFlight = new Set<Promise<unknown>>();
+  let closed = false;
+  return {
+    write(batch) {
+      if (closed) return Promise.reject(closedError());
+      const p = writeAll(batch);
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p)).catch(() => undefined);
+      return p;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.allSettled([...inFlight]);
+      closing.abort();
+    },
+  };
 }

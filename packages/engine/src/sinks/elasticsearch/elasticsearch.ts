@@ -24,7 +24,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { DeadLetter, Sink, SinkRecord, SinkRecordType } from '../../runtime/types.ts';
-import { resolveSinkParams, type SinkDeps } from '../common.ts';
+import { resolveSinkParams, trackedWrites, type SinkDeps } from '../common.ts';
 import { backoffDelay, describeFetchError, readSecret, retryableStatus, sleep } from '../influxdb/retry.ts';
 import { toEsDoc, type EsDoc } from './documents.ts';
 import { ES_KINDS, esIndexTemplate } from './schema.ts';
@@ -155,8 +155,6 @@ export async function createElasticsearchSink(raw: unknown, deps: EsSinkDeps): P
   const closing = new AbortController();
   const signal = deps.signal ? AbortSignal.any([deps.signal, closing.signal]) : closing.signal;
   const counts = { indexed: 0, rejected: 0, conflicts: 0, requests: 0, retries: 0 };
-  const inFlight = new Set<Promise<unknown>>();
-  let closed = false;
   let dlSeq = 0;
 
   /** One request with retries on network errors, 408/429/5xx; returns the parsed JSON body. */
@@ -357,19 +355,7 @@ export async function createElasticsearchSink(raw: unknown, deps: EsSinkDeps): P
     accepts: ACCEPTS,
     ready,
     stats: () => ({ ...counts }),
-    write(batch) {
-      if (closed) return Promise.reject(new EsSinkError('E_ES_CLOSED', `elasticsearch sink ${id} is closed`));
-      const p = writeAll(batch);
-      inFlight.add(p);
-      void p.finally(() => inFlight.delete(p)).catch(() => undefined);
-      return p;
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      await Promise.allSettled([...inFlight]);
-      closing.abort();
-    },
+    ...trackedWrites(writeAll, closing, () => new EsSinkError('E_ES_CLOSED', `elasticsearch sink ${id} is closed`)),
   };
 }
 

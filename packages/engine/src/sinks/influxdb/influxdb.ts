@@ -28,7 +28,7 @@
 import { gzipSync } from 'node:zlib';
 import { Type, type Static } from '@sinclair/typebox';
 import type { DeadLetter, Sink, SinkRecord, SinkRecordType } from '../../runtime/types.ts';
-import { resolveSinkParams, type SinkDeps } from '../common.ts';
+import { resolveSinkParams, trackedWrites, type SinkDeps } from '../common.ts';
 import { recordToLine } from './line-protocol.ts';
 import { backoffDelay, describeFetchError, readSecret, retryableStatus, sleep } from './retry.ts';
 
@@ -165,9 +165,7 @@ export async function createInfluxSink(raw: unknown, deps: InfluxSinkDeps): Prom
 
   const closing = new AbortController();
   const signal = deps.signal ? AbortSignal.any([deps.signal, closing.signal]) : closing.signal;
-  const inFlight = new Set<Promise<unknown>>();
   const counts = { written: 0, rejected: 0, requests: 0, retries: 0 };
-  let closed = false;
   let dlSeq = 0;
 
   if (params.api === 'v1' && params.create_database) {
@@ -304,20 +302,7 @@ export async function createInfluxSink(raw: unknown, deps: InfluxSinkDeps): Prom
     accepts: ACCEPTS,
     writeUrl,
     stats: () => ({ ...counts }),
-    write(batch) {
-      if (closed) return Promise.reject(new InfluxSinkError('E_INFLUX_CLOSED', `influxdb sink ${id} is closed`));
-      const p = writeAll(batch);
-      inFlight.add(p);
-      void p.finally(() => inFlight.delete(p)).catch(() => undefined);
-      return p;
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      // Writes in flight finish (bounded by their retries); then nothing may wait any longer.
-      await Promise.allSettled([...inFlight]);
-      closing.abort();
-    },
+    ...trackedWrites(writeAll, closing, () => new InfluxSinkError('E_INFLUX_CLOSED', `influxdb sink ${id} is closed`)),
   };
 }
 
