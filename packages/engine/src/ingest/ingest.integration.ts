@@ -50,11 +50,16 @@ async function readN(
   });
   const out: Array<{ key: string; value: Record<string, unknown> }> = [];
   const it = sub[Symbol.asyncIterator]();
+  const seen = new Set<string>();
   const deadline = Date.now() + timeoutMs;
   while (out.length < n && Date.now() < deadline) {
     const got = await Promise.race([it.next(), new Promise<'wait'>((r) => setTimeout(() => r('wait'), 500))]);
     if (got === 'wait') continue;
     if (got.done === true) break;
+    // At-least-once: a rebalance of the fresh group can replay a partition; keep each offset once.
+    const at = `${got.value.partition}@${got.value.offset}`;
+    if (seen.has(at)) continue;
+    seen.add(at);
     out.push({
       key: got.value.key?.toString() ?? '',
       value: JSON.parse(got.value.value.toString()) as Record<string, unknown>,

@@ -57,10 +57,15 @@ async function readAll(topic: string, idleMs = 2500): Promise<Array<{ key: strin
   });
   const out: Array<{ key: string; value: string }> = [];
   const it = sub[Symbol.asyncIterator]();
+  const seen = new Set<string>();
   for (;;) {
     const timer = new Promise<'idle'>((r) => setTimeout(() => r('idle'), idleMs));
     const got = await Promise.race([it.next(), timer]);
     if (got === 'idle' || got.done === true) break;
+    // At-least-once: a rebalance of the fresh group can replay a partition; keep each offset once.
+    const at = `${got.value.partition}@${got.value.offset}`;
+    if (seen.has(at)) continue;
+    seen.add(at);
     out.push({ key: got.value.key?.toString() ?? '', value: got.value.value.toString() });
   }
   await sub.close();
