@@ -19,3 +19,10 @@ trap cleanup EXIT
 echo "== typecheck"; npx tsc --noEmit -p .
 echo "== lint"; npx eslint --max-warnings 0 .
 echo "== tests"; npx vitest run "$@"
+# The outage tests stop and start private server instances (own ports and data dirs) for 60 s
+# each, so they run as a phase of their own; skipped when the caller filters tests.
+if [ "$#" -eq 0 ]; then
+  cleanup # the shared services are no longer needed: free their CPU and memory
+  echo "== outage tests (private servers stopped for 60 s)"
+  npx vitest run --config packages/engine/src/sinks/vitest.outage.config.ts
+fi

@@ -3,16 +3,18 @@
 # (not systemd) with its config and data in the cache dir, HTTP on loopback.
 #   scripts/services/influxdb.sh install|start|stop|status
 # Env: INFLUXDB_HOST (127.0.0.1), INFLUXDB_PORT (8086), INFLUXDB_RPC_PORT (8088),
-#      RETIMUAD_SERVICES_DIR.
+#      RETIMUAD_SERVICES_DIR. A second, private instance (outage tests, which stop it):
+#      RETIMUAD_INFLUXDB_PORT (wins over INFLUXDB_PORT), RETIMUAD_INFLUXDB_RPC_PORT and
+#      RETIMUAD_INFLUXDB_DIR (config, data, pid and logs; default $SERVICES_DIR/influxdb).
 # Prints the base URL (e.g. http://127.0.0.1:8086) on stdout once /ping answers.
 SERVICE=influxdb
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 HOST=${INFLUXDB_HOST:-127.0.0.1}
-PORT=${INFLUXDB_PORT:-8086}
-RPC_PORT=${INFLUXDB_RPC_PORT:-8088}
-HOME_DIR="$SERVICES_DIR/influxdb"
+PORT=${RETIMUAD_INFLUXDB_PORT:-${INFLUXDB_PORT:-8086}}
+RPC_PORT=${RETIMUAD_INFLUXDB_RPC_PORT:-${INFLUXDB_RPC_PORT:-8088}}
+HOME_DIR="${RETIMUAD_INFLUXDB_DIR:-$SERVICES_DIR/influxdb}"
 CONF="$HOME_DIR/influxdb.conf"
 PIDFILE="$HOME_DIR/influxd.pid"
 OUT="$HOME_DIR/logs/influxd.log"

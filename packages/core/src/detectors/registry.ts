@@ -26,6 +26,7 @@ import { logTemplateRate } from './log_template_rate/index.ts';
 import { logSequence } from './log_sequence/index.ts';
 import { seasonalBaseline } from './seasonal_baseline/index.ts';
 import { createCalibrated } from './calibrated/index.ts';
+import { rateBaseline } from './rate_baseline/index.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- heterogeneous params/state, checked per entry
 export type AnyDetectorDef = DetectorDef<any, any, any>;
@@ -54,6 +55,7 @@ export const detectorRegistry: Readonly<Record<string, AnyDetectorDef>> = {
   // Members are looked up when an ensemble is initialised, so referring to the registry here is safe.
   ensemble: createEnsemble((type) => detectorRegistry[type]),
   seasonal_baseline: seasonalBaseline,
+  rate_baseline: rateBaseline,
   // Like the ensemble, the wrapped detector is looked up when params are resolved, not at import.
   calibrated: createCalibrated((type) => detectorRegistry[type]),
 };

@@ -1,10 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { scoreDetections, scoreScenarios, singleModalityIncidents } from './scenarios.ts';
+import { scoreDetections, scoreScenarios, singleModalityIncidents, summariseByScenario } from './scenarios.ts';
 import type { Anomaly, Incident, Label } from '../schema/events.ts';
 import type { CorrelatorParams } from '../correlator/index.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
-const P: CorrelatorParams = { window_secs: 60, resolve_after_secs: 60, group_by: 'stage', related: [], min_severity: 'warning', max_evidence: 5 };
+const P: CorrelatorParams = {
+  window_secs: 60,
+  resolve_after_secs: 60,
+  group_by: 'stage',
+  related: [],
+  min_severity: 'warning',
+  max_evidence: 5,
+};
 
 const label = (scenario: string, startS: number, endS: number, assets: string[]): Label => ({
   scenario,
@@ -48,8 +55,17 @@ const anomaly = (id: string, s: number, modality: Anomaly['modality'], asset = '
 
 describe('scenario scoring', () => {
   it('counts overlaps on a shared asset as detections, with delay, and the rest as false alarms', () => {
-    const labels = [label('a', 100, 200, ['P-101']), label('b', 500, 600, ['T-601']), label('c', 900, 1000, ['AIT-202'])];
-    const incs = [incident('i1', 110, 150, ['P-101']), incident('i2', 650, 700, ['T-601']), incident('i3', 300, 320, ['P-101']), incident('i4', 880, 890, ['X'])];
+    const labels = [
+      label('a', 100, 200, ['P-101']),
+      label('b', 500, 600, ['T-601']),
+      label('c', 900, 1000, ['AIT-202']),
+    ];
+    const incs = [
+      incident('i1', 110, 150, ['P-101']),
+      incident('i2', 650, 700, ['T-601']),
+      incident('i3', 300, 320, ['P-101']),
+      incident('i4', 880, 890, ['X']),
+    ];
     const s = scoreDetections(labels, incs, 60);
     // i2 starts 50 s after b ended: within the 60 s grace; i3 and i4 match nothing.
     expect(s.detected).toBe(2);
@@ -76,5 +92,36 @@ describe('scenario scoring', () => {
     expect(r.byModality.audio?.precision).toBe(0.5);
     expect(r.byModality.reading?.recall).toBe(1);
     expect(r.byModality.log).toBeUndefined();
+  });
+
+  it('measures delay from the first anomaly on a label asset, not from an incident already open', () => {
+    // i1 opened at 50 s for something else and was still open when label a began at 100 s.
+    const labels = [label('a', 100, 200, ['P-101']), label('a', 400, 500, ['P-101']), label('b', 700, 800, ['T-601'])];
+    const incs = [incident('i1', 50, 190, ['P-101', 'T-101']), incident('i2', 430, 460, ['P-101'])];
+    const an = [anomaly('x', 60, 'reading', 'T-101'), anomaly('y', 112, 'reading'), anomaly('z', 430, 'audio')];
+    const s = scoreScenarios({ labels, anomalies: an, incidents: incs, correlator: P, endTime: T0 + 1_000_000 });
+    expect(s.combined.perLabel.map((p) => [p.delaySecs, p.anomalyDelaySecs])).toEqual([
+      [-50, 12],
+      [30, 30],
+      [null, null],
+    ]);
+    expect(summariseByScenario(s)).toEqual([
+      {
+        scenario: 'a',
+        labels: 2,
+        detected: 2,
+        byModality: { reading: 1, audio: 1 },
+        delayMedianSecs: 12,
+        delayMaxSecs: 30,
+      },
+      {
+        scenario: 'b',
+        labels: 1,
+        detected: 0,
+        byModality: { reading: 0, audio: 0 },
+        delayMedianSecs: null,
+        delayMaxSecs: null,
+      },
+    ]);
   });
 });

@@ -14,6 +14,7 @@ import type { Anomaly, Incident, Reading } from '../../../core/src/schema/events
 import type { AnalysisResult } from '../../../core/src/analytics/types.ts';
 import type { AnalyzeOptions } from '../analytics/analyze.ts';
 import type { AccessControl } from '../auth/access.ts';
+import type { TlsFiles } from './tls.ts';
 import type { EmbeddedStore } from '../storage/duckdb-store.ts';
 import type { BlobStore, Clock, ScorePoint, Sink, SinkRecord, SinkRecordType, StoreReader } from '../runtime/types.ts';
 
@@ -72,6 +73,8 @@ export interface ApiDeps {
    * `retimuad run` always gives one.
    */
   access?: AccessControl;
+  /** Serve HTTPS with these PEM files (default: RETIMUAD_API_TLS_CERT_FILE/_KEY_FILE, else HTTP). */
+  tls?: TlsFiles;
   /** The audit trail of operator actions and log templates; without it those routes answer 404. */
   actions?: ActionStore;
   /** Folder holding the dashboard (index.html, styles.css, src/main.ts); defaults to packages/web. */

@@ -144,6 +144,20 @@ const PrincipalSchema = Type.Object({
   name: Type.String(),
   role: Type.Union([Type.Literal('viewer'), Type.Literal('operator'), Type.Literal('admin')]),
 });
+const AuditRecordSchema = Type.Object({
+  seq: Type.Integer(),
+  time: Type.Integer({ description: 'Epoch ms.' }),
+  actor: Type.String({ description: 'User, `key:<name>`, the sign-in name tried, or anonymous.' }),
+  role: Type.Optional(Type.String()),
+  action: Type.String({ description: 'METHOD /route/pattern.' }),
+  target: Type.Optional(Type.String()),
+  outcome: Type.Union([Type.Literal('ok'), Type.Literal('denied'), Type.Literal('failed')]),
+  status: Type.Optional(Type.Integer()),
+  remote: Type.Optional(Type.String()),
+  detail: Type.Optional(Type.String()),
+  prev: Type.String({ description: 'Hash of the previous record.' }),
+  hash: Type.String({ description: 'sha256(prev + this record without hash).' }),
+});
 const IncidentActionSchema = Type.Object({
   seq: Type.Integer(),
   incidentId: Type.String(),
@@ -334,6 +348,7 @@ export const LIMITS = {
   logQueryChars: 200,
   templates: { default: 100, max: 2000 },
   commentChars: 2000,
+  audit: { default: 200, max: 10000 },
   /** Batch analytics: default range 1 h, from 1 min up to 7 days; at most 2 analyses at once. */
   analytics: { defaultSpanMs: 3_600_000, minSpanMs: 60_000, maxSpanMs: 7 * 86_400_000, concurrent: 2 },
 } as const;
@@ -455,7 +470,7 @@ function build(): unknown {
           requestBody: jsonBody({
             type: 'object',
             required: ['name', 'role'],
-            properties: { name: str, role: { type: 'string', enum: ['viewer', 'operator', 'admin'] } },
+            properties: { name: str, role: { type: 'string', enum: ['viewer', 'operator', 'admin', 'ingest'] } },
           }),
           responses: {
             '201': json({ type: 'object', properties: { key: str, name: str, role: str } }),
@@ -464,6 +479,24 @@ function build(): unknown {
           },
         },
       },
+      '/api/audit': op(
+        'The audit log (admin): every mutating request with who, what, the outcome and when, newest first.',
+        [
+          { name: 'actor', in: 'query', description: 'Only this actor.', schema: str },
+          { name: 'action', in: 'query', description: 'Only this action, e.g. `POST /api/keys`.', schema: str },
+          {
+            name: 'outcome',
+            in: 'query',
+            description: 'Only this outcome.',
+            schema: { type: 'string', enum: ['ok', 'denied', 'failed'] },
+          },
+          FROM,
+          TO,
+          limitP(LIMITS.audit.default, LIMITS.audit.max),
+        ],
+        json(arrayOf('AuditRecord')),
+        forbidden,
+      ),
       '/api/incidents/{id}/actions': {
         get: {
           summary:
@@ -619,6 +652,7 @@ function build(): unknown {
         Error: plain(ErrorSchema),
         Principal: plain(PrincipalSchema),
         IncidentAction: plain(IncidentActionSchema),
+        AuditRecord: plain(AuditRecordSchema),
         LogTemplate: plain(LogTemplateSchema),
         AnalysisResult: plain(AnalysisResultSchema),
       },

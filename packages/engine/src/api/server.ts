@@ -9,7 +9,6 @@
  * // ... later
  * await close();
  */
-import { serve } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import { streamSSE } from 'hono/streaming';
@@ -22,6 +21,7 @@ import { buildWeb, type WebFile } from './web-bundle.ts';
 import { bodyString, installAccess, readJson, requireRole } from './access-routes.ts';
 import type { IncidentActionKind } from '../storage/duckdb-store.ts';
 import { AnalyzeError } from '../analytics/analyze.ts';
+import { apiTlsFromEnv, listenHttp, loadTls } from './tls.ts';
 
 export interface ApiServer {
   app: Hono;
@@ -428,15 +428,10 @@ export function createApiServer(deps: ApiDeps): ApiServer {
       } catch (err) {
         log.error({ err }, 'dashboard build failed; the API is served without it');
       }
-      const { server, actualPort } = await new Promise<{ server: ReturnType<typeof serve>; actualPort: number }>(
-        (resolve, reject) => {
-          const s = serve({ fetch: app.fetch, port, hostname: host }, (info) =>
-            resolve({ server: s, actualPort: info.port }),
-          );
-          s.once('error', reject);
-        },
-      );
-      const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+      // HTTPS when TLS files are given (deps.tls, or RETIMUAD_API_TLS_CERT_FILE/_KEY_FILE).
+      const tlsFiles = deps.tls ?? apiTlsFromEnv(process.env);
+      const tls = tlsFiles === undefined ? undefined : await loadTls(tlsFiles, 'api');
+      const { server, url } = await listenHttp(app.fetch, port, host, tls);
       log.info({ url }, 'api listening');
       return {
         url,

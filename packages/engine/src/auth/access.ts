@@ -1,7 +1,8 @@
 /**
  * Who may do what: users (username + scrypt-hashed password) with a role, API keys (hashed)
  * for machines, and in-memory sessions behind an HttpOnly cookie. Roles are ordered:
- * viewer (read) < operator (acknowledge, comment, resolve) < admin (API keys).
+ * viewer (read) < operator (acknowledge, comment, resolve) < admin (API keys, audit log). The
+ * `ingest` role stands apart: it may only send records to `retimuad ingest`, and reads nothing.
  *
  * The users file (`<data_dir>/users.json`, or RETIMUAD_USERS_FILE) holds only hashes:
  * `{ "users": [{ "username": "olga", "role": "operator", "password": "scrypt$…" }],
@@ -19,7 +20,9 @@ import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { memoryAuditLog, openAuditLog, type AuditLog } from './audit.ts';
 import { AuthError } from './errors.ts';
+import { readSecret } from './secrets.ts';
 import {
   generatePassword,
   hashPassword,
@@ -30,11 +33,15 @@ import {
   verifyPassword,
 } from './passwords.ts';
 
-export const ROLES = ['viewer', 'operator', 'admin'] as const;
+export const ROLES = ['viewer', 'operator', 'admin', 'ingest'] as const;
 export type Role = (typeof ROLES)[number];
+/** The ordered roles of people and reading machines; `ingest` is outside the order. */
+const RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3, ingest: 0 };
 
 export function roleAtLeast(have: Role, need: Role): boolean {
-  return ROLES.indexOf(have) >= ROLES.indexOf(need);
+  // An ingest key may ingest and nothing else; nobody else holds the ingest role implicitly.
+  if (have === 'ingest' || need === 'ingest') return have === need;
+  return RANK[have] >= RANK[need];
 }
 
 const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)));
@@ -88,6 +95,8 @@ export interface AccessControl {
   createApiKey(name: string, role: Role): Promise<{ key: string; name: string; role: Role }>;
   users(): Array<{ username: string; role: Role }>;
   apiKeys(): Array<{ name: string; role: Role }>;
+  /** Where operator actions are recorded (the API's audit middleware writes to it). */
+  audit: AuditLog;
 }
 
 export interface AccessOptions {
@@ -98,6 +107,8 @@ export interface AccessOptions {
   now?: () => number;
   /** Persists the users file after a change (API keys); absent in tests. */
   save?: (f: UsersFile) => Promise<void>;
+  /** In memory unless given (setupAccess gives the audit file). */
+  audit?: AuditLog;
 }
 
 /** Failed logins per username before it is throttled, and for how long. */
@@ -170,6 +181,7 @@ export function createAccessControl(o: AccessOptions): AccessControl {
     },
     users: () => [...users.values()].map((u) => ({ username: u.username, role: u.role })),
     apiKeys: () => keys.map((k) => ({ name: k.name, role: k.role })),
+    audit: o.audit ?? memoryAuditLog({ now }),
   };
 }
 
@@ -241,11 +253,13 @@ export interface SetupAccessOptions {
  */
 export async function setupAccess(o: SetupAccessOptions): Promise<AccessControl> {
   const path = o.env['RETIMUAD_USERS_FILE'] ?? join(o.dataDir, 'users.json');
+  const audit = await openAuditLog(o.env['RETIMUAD_AUDIT_FILE'] ?? join(o.dataDir, 'audit.jsonl'));
   const file = (await loadUsersFile(path)) ?? { users: [], apiKeys: [] };
   const users = new Map(file.users.map((u) => [u.username, u]));
   const apiKeys = [...(file.apiKeys ?? [])];
-  const envPw = o.env['RETIMUAD_ADMIN_PASSWORD'];
-  if (envPw !== undefined && envPw !== '') {
+  // RETIMUAD_ADMIN_PASSWORD or RETIMUAD_ADMIN_PASSWORD_FILE (a mounted secret).
+  const envPw = await readSecret(o.env, 'RETIMUAD_ADMIN_PASSWORD');
+  if (envPw !== undefined) {
     users.set('admin', { username: 'admin', role: 'admin', password: await hashPassword(envPw) });
   }
   for (const u of o.seed?.users ?? [])
@@ -266,6 +280,7 @@ export async function setupAccess(o: SetupAccessOptions): Promise<AccessControl>
   return createAccessControl({
     users: [...users.values()],
     apiKeys,
+    audit,
     ...(o.sessionTtlMs === undefined ? {} : { sessionTtlMs: o.sessionTtlMs }),
     save: async (f) => {
       // New API keys join what the file held; in-memory-only users are not written.

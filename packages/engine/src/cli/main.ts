@@ -12,19 +12,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfigFile } from '../config/load.ts';
-import { renderJsonSchema } from '../config/docs.ts';
-import { componentSchemas } from '../runtime/registry.ts';
-import { runCommand } from './run.ts';
-import { runScore } from './score.ts';
-import { runSimulate } from './simulate.ts';
-import { runEvalNab } from './eval.ts';
-import { runLogsParse } from './logs.ts';
-import { runSimulateToKafka } from '../kafka/cli.ts';
-import { runWorkerCommand } from '../worker/command.ts';
-import { runIngestCommand } from '../ingest/command.ts';
-import { formatScenarioReport, runScenarioEval } from '../eval/scenarios-runner.ts';
-import { runAnalyze } from '../analytics/command.ts';
+import { DEFAULT_API_TOPICS, type TopicRole } from '../kafka/topics.ts';
 
+// Commands load their modules on first use: a worker restarting after a crash should not pay for
+// the API server, analytics and model stages it never runs.
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 export const DEFAULT_CONFIG = join(repoRoot, 'examples/plant.yaml');
 export const DEFAULT_SCORE_CONFIG = join(repoRoot, 'examples/score.yaml');
@@ -70,7 +61,9 @@ program
       fresh: boolean;
       logLevel?: string;
     }) => {
-      await runCommand({
+      await (
+        await import('./run.ts')
+      ).runCommand({
         config: o.config,
         fresh: o.fresh,
         ...(o.port !== undefined ? { port: o.port } : {}),
@@ -88,7 +81,7 @@ program
   )
   .argument('<config>', 'pipeline config (YAML)')
   .action(async (file: string) => {
-    const cfg = await loadConfigFile(file, componentSchemas());
+    const cfg = await loadConfigFile(file, (await import('../runtime/registry.ts')).componentSchemas());
     process.stdout.write(
       `${file}: valid — ${cfg.sources.length} source(s), ${cfg.detectors.length} detector(s), ${cfg.sinks.length} sink(s)\n`,
     );
@@ -151,7 +144,9 @@ program
       if (o.to === 'kafka') {
         if (o.speed !== undefined && !(o.speed > 0))
           throw new InvalidArgumentError(`--speed must be a number > 0, got ${o.speed}`);
-        await runSimulateToKafka({
+        await (
+          await import('../kafka/cli.ts')
+        ).runSimulateToKafka({
           brokers: o.brokers,
           topicPrefix: o.topicPrefix,
           seed: o.seed,
@@ -166,7 +161,9 @@ program
         return;
       }
       if (o.out === undefined && !o.stdout) throw new InvalidArgumentError('give --out DIR or --stdout');
-      await runSimulate({
+      await (
+        await import('./simulate.ts')
+      ).runSimulate({
         seed: o.seed,
         durationSecs: o.durationSecs,
         startTime,
@@ -206,9 +203,11 @@ program
       intervalSecs: number;
       progress: boolean;
     }) => {
-      const config = await loadConfigFile(o.config, componentSchemas());
+      const config = await loadConfigFile(o.config, (await import('../runtime/registry.ts')).componentSchemas());
       const sep = o.sep === '\\t' || o.sep === 'tab' ? '\t' : o.sep;
-      const summary = await runScore({
+      const summary = await (
+        await import('./score.ts')
+      ).runScore({
         config,
         input: o.input,
         out: o.out,
@@ -242,8 +241,10 @@ evalCmd
   .addOption(new Option('--json <file>', 'write the full result as JSON'))
   .action(
     async (o: { data: string; config: string; out?: string; files?: string[]; perFile: boolean; json?: string }) => {
-      const config = await loadConfigFile(o.config, componentSchemas());
-      await runEvalNab({
+      const config = await loadConfigFile(o.config, (await import('../runtime/registry.ts')).componentSchemas());
+      await (
+        await import('./eval.ts')
+      ).runEvalNab({
         config,
         dataDir: o.data,
         perFile: o.perFile,
@@ -264,7 +265,8 @@ evalCmd
   .option('--duration-secs <n>', 'simulated seconds', int('--duration-secs'), 3600)
   .option('--json <file>', 'write the full result as JSON')
   .action(async (o: { config: string; seed: number; durationSecs: number; json?: string }) => {
-    const config = await loadConfigFile(o.config, componentSchemas());
+    const config = await loadConfigFile(o.config, (await import('../runtime/registry.ts')).componentSchemas());
+    const { formatScenarioReport, runScenarioEval } = await import('../eval/scenarios-runner.ts');
     const r = await runScenarioEval({ config, seed: o.seed, durationSecs: o.durationSecs });
     process.stdout.write(`${formatScenarioReport(r)}\n`);
     if (o.json !== undefined) await writeFile(o.json, `${JSON.stringify(r, null, 2)}\n`);
@@ -282,20 +284,64 @@ program
   )
   .option('--group <id>', "consumer group (overrides the source's group_id)")
   .action(async (o: { config: string; stateDir?: string; group?: string }) => {
-    await runWorkerCommand({
+    await (
+      await import('../worker/command.ts')
+    ).runWorkerCommand({
       config: o.config,
       ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}),
       ...(o.group !== undefined ? { groupId: o.group } : {}),
     });
   });
 
+program
+  .command('api')
+  .description(
+    "The operator console and HTTP API of the Kafka stack: reads incidents, anomalies, dead letters and the modality topics with its own consumer group into its own embedded store and serves the same dashboard, API and operator actions as `run`. The config's kafka source (or sink) names brokers and topic_prefix; its api section the address. See docs/kafka.md.",
+  )
+  .requiredOption('-c, --config <file>', "pipeline config (YAML) with a kafka source or sink, e.g. the workers' file")
+  .option('-p, --port <port>', 'dashboard/API port (overrides the config)', int('--port'))
+  .option('--host <address>', 'address to listen on (overrides the config)')
+  .option('--data-dir <dir>', "where the api's store, users and log live (overrides the config's data_dir)")
+  .option('--blobs-dir <dir>', 'media blob store shared with ingest/simulator (default <data_dir>/blobs)')
+  .option('--group <id>', 'consumer group of this api instance (each instance needs its own)', 'retimuad-api')
+  .option('--topics <roles>', `topics to read (${DEFAULT_API_TOPICS.join(',')})`, list)
+  .action(
+    async (o: {
+      config: string;
+      port?: number;
+      host?: string;
+      dataDir?: string;
+      blobsDir?: string;
+      group: string;
+      topics?: string[];
+    }) => {
+      await (
+        await import('../api/stack.ts')
+      ).runStackApiCommand({
+        config: o.config,
+        groupId: o.group,
+        ...(o.port !== undefined ? { port: o.port } : {}),
+        ...(o.host !== undefined ? { host: o.host } : {}),
+        ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}),
+        ...(o.blobsDir !== undefined ? { blobsDir: o.blobsDir } : {}),
+        ...(o.topics !== undefined ? { topics: o.topics as TopicRole[] } : {}),
+      });
+    },
+  );
+
 const logsCmd = program.command('logs').description('Log files: parsing and template mining.');
 logsCmd
   .command('parse')
-  .description('Parse a log file (syslog RFC 3164/5424, JSON lines or plain lines) and mine its templates online: one CSV row per input line with its template id, template text and ECS fields.')
+  .description(
+    'Parse a log file (syslog RFC 3164/5424, JSON lines or plain lines) and mine its templates online: one CSV row per input line with its template id, template text and ECS fields.',
+  )
   .requiredOption('-i, --input <file>', 'log file to read')
   .requiredOption('-o, --out <file>', 'CSV file to write')
-  .addOption(new Option('--format <format>', 'line format (auto picks per line)').choices(['auto', 'rfc3164', 'rfc5424', 'json', 'plain']).default('auto'))
+  .addOption(
+    new Option('--format <format>', 'line format (auto picks per line)')
+      .choices(['auto', 'rfc3164', 'rfc5424', 'json', 'plain'])
+      .default('auto'),
+  )
   .option('--sim-threshold <x>', 'share of equal tokens (0..1) to join a template', (v: string) => {
     const x = Number(v);
     if (!(x >= 0 && x <= 1)) throw new InvalidArgumentError(`--sim-threshold must be a number in [0,1], got "${v}"`);
@@ -303,17 +349,33 @@ logsCmd
   })
   .option('--depth <n>', 'parse tree depth (as in drain3: routes on the first depth-3 tokens)', int('--depth'))
   .option('--year <n>', 'year for RFC 3164 timestamps, which carry none (default: this year)', int('--year'))
-  .action(async (o: { input: string; out: string; format: 'auto' | 'rfc3164' | 'rfc5424' | 'json' | 'plain'; simThreshold?: number; depth?: number; year?: number }) => {
-    const s = await runLogsParse({
-      input: o.input,
-      out: o.out,
-      format: o.format,
-      miner: { ...(o.simThreshold !== undefined ? { sim_threshold: o.simThreshold } : {}), ...(o.depth !== undefined ? { depth: Math.max(3, o.depth) } : {}) },
-      ...(o.year !== undefined ? { year: o.year } : {}),
-      warn: (m) => process.stderr.write(`${m}\n`),
-    });
-    process.stdout.write(`${o.out}: ${s.lines} line(s), ${s.templates} template(s), ${s.errors} unreadable, ${s.seconds.toFixed(2)} s\n`);
-  });
+  .action(
+    async (o: {
+      input: string;
+      out: string;
+      format: 'auto' | 'rfc3164' | 'rfc5424' | 'json' | 'plain';
+      simThreshold?: number;
+      depth?: number;
+      year?: number;
+    }) => {
+      const s = await (
+        await import('./logs.ts')
+      ).runLogsParse({
+        input: o.input,
+        out: o.out,
+        format: o.format,
+        miner: {
+          ...(o.simThreshold !== undefined ? { sim_threshold: o.simThreshold } : {}),
+          ...(o.depth !== undefined ? { depth: Math.max(3, o.depth) } : {}),
+        },
+        ...(o.year !== undefined ? { year: o.year } : {}),
+        warn: (m) => process.stderr.write(`${m}\n`),
+      });
+      process.stdout.write(
+        `${o.out}: ${s.lines} line(s), ${s.templates} template(s), ${s.errors} unreadable, ${s.seconds.toFixed(2)} s\n`,
+      );
+    },
+  );
 
 program
   .command('analyze')
@@ -350,7 +412,9 @@ program
       write: boolean;
     }) => {
       const { asset, ...rest } = o;
-      const s = await runAnalyze({ ...rest, ...(asset !== undefined ? { assets: asset } : {}) });
+      const s = await (
+        await import('../analytics/command.ts')
+      ).runAnalyze({ ...rest, ...(asset !== undefined ? { assets: asset } : {}) });
       const t = Object.values(s.result.timingsMs).reduce((a, b) => a + b, 0);
       process.stdout.write(
         `${s.out}: ${s.result.stats.length} series, ${s.result.clusterings.length} asset clusterings, ${s.findings.length} finding(s), ${s.written} written as batch anomalies (${s.result.engine}, ${t.toFixed(0)} ms)\n`,
@@ -359,13 +423,33 @@ program
   );
 
 program
+  .command('spark-stream')
+  .description(
+    'Spark Structured Streaming over the Kafka readings topic(s): per asset and metric, event-time windows (with a watermark) of count, mean, standard deviation, min and max; the threshold, count (silence included) and rule checks of the config; anomalies to the Kafka anomalies topic, window aggregates to InfluxDB. Runs spark/jobs/stream.py with spark-submit and the Kafka jars of scripts/services/spark-kafka.sh; prints one JSON line per micro-batch.',
+  )
+  .requiredOption('-c, --config <file>', 'spark-stream config (YAML; see examples/spark-stream.yaml)')
+  .option('--available-now', 'process what the topics hold now, then stop (overrides trigger.mode)', false)
+  .option('--max-batches <n>', 'stop after this many micro-batches', int('--max-batches'))
+  .action(async (o: { config: string; availableNow: boolean; maxBatches?: number }) => {
+    const r = await (
+      await import('../spark/stream.ts')
+    ).runSparkStreamCommand({
+      config: o.config,
+      availableNow: o.availableNow,
+      ...(o.maxBatches !== undefined ? { maxBatches: o.maxBatches } : {}),
+    });
+    const anomalies = r.batches.reduce((n, b) => n + b.anomalies, 0);
+    process.stderr.write(`spark-stream: ${r.batches.length} micro-batch(es), ${anomalies} anomaly(ies)\n`);
+  });
+
+program
   .command('ingest')
   .description(
     'Receive events over HTTP (POST /ingest: JSON, a JSON array or NDJSON) and/or MQTT, validate them and produce them to the Kafka topics; rejected records go to the dead-letter topic and, over HTTP, come back with their reasons. See docs/kafka.md for the config.',
   )
   .requiredOption('-c, --config <file>', 'ingest config (YAML: site, kafka, http, mqtt)')
   .action(async (o: { config: string }) => {
-    await runIngestCommand(o.config);
+    await (await import('../ingest/command.ts')).runIngestCommand(o.config);
   });
 
 program
@@ -373,7 +457,7 @@ program
   .description("Print (or write) the JSON Schema of pipeline configs, with every component type's options.")
   .option('-o, --out <file>', 'write to this file instead of stdout')
   .action(async (o: { out?: string }) => {
-    const text = renderJsonSchema();
+    const text = (await import('../config/docs.ts')).renderJsonSchema();
     if (o.out !== undefined) await writeFile(o.out, text);
     else process.stdout.write(text);
   });

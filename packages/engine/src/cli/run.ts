@@ -18,6 +18,7 @@ import { componentSchemas, isEmbeddedStore, sinkTypes, sourceTypes, type Factory
 import type { Sink, Source } from '../runtime/types.ts';
 import { createFsBlobStore } from '../storage/blobs.ts';
 import { createApiServer } from '../api/server.ts';
+import { apiTls } from '../api/tls.ts';
 import { analyze } from '../analytics/analyze.ts';
 import { createLiveHub, createLiveSink, type HealthReport } from '../api/deps.ts';
 import { createMediaFeatureStage } from '../runtime/media-features.ts';
@@ -143,6 +144,7 @@ export async function startSystem(opts: RunOptions): Promise<RunningSystem> {
       health: () => healthReport(pipeline, metrics),
       blobs,
       logger,
+      ...apiTls(config.api),
     });
     const listening = await api.listen(config.api.port, config.api.host);
     url = listening.url;

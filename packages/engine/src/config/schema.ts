@@ -28,7 +28,9 @@ export const Selector = Type.Object(
         description: 'Reading metric name(s); `*` matches any run of characters, e.g. `flow_*`.',
       }),
     ),
-    asset: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())], { description: 'Asset name glob(s).' })),
+    asset: Type.Optional(
+      Type.Union([Type.String(), Type.Array(Type.String())], { description: 'Asset name glob(s).' }),
+    ),
     stage: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())], { description: 'Process stage(s).' })),
     level: Type.Optional(Type.Array(Type.String(), { description: 'Log levels to count (logs only).' })),
     fields: Type.Optional(
@@ -56,7 +58,12 @@ export const Selector = Type.Object(
 );
 export type Selector = Static<typeof Selector>;
 
-export const KeyPart = Type.Union([Type.Literal('site'), Type.Literal('asset'), Type.Literal('metric'), Type.Literal('stage')]);
+export const KeyPart = Type.Union([
+  Type.Literal('site'),
+  Type.Literal('asset'),
+  Type.Literal('metric'),
+  Type.Literal('stage'),
+]);
 export type KeyPart = Static<typeof KeyPart>;
 
 export const DetectorEntry = Type.Object(
@@ -103,16 +110,35 @@ export const ApiConfig = Type.Object(
     enabled: Type.Boolean({ default: true }),
     host: Type.String({ default: '127.0.0.1', description: 'Address to listen on; loopback by default.' }),
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+    tls_cert_file: Type.Optional(
+      Type.String({
+        description:
+          'PEM certificate file; with tls_key_file the API serves HTTPS (these win over RETIMUAD_API_TLS_CERT_FILE/_KEY_FILE).',
+      }),
+    ),
+    tls_key_file: Type.Optional(Type.String({ description: 'PEM private key for tls_cert_file.' })),
   },
   { additionalProperties: false },
 );
 
 export const RuntimeConfig = Type.Object(
   {
-    queue_capacity: Type.Integer({ minimum: 1, default: 10000, description: 'Bounded queue between sources and detectors.' }),
+    queue_capacity: Type.Integer({
+      minimum: 1,
+      default: 10000,
+      description: 'Bounded queue between sources and detectors.',
+    }),
     batch_max: Type.Integer({ minimum: 1, default: 1000, description: 'Most records per sink write.' }),
-    flush_interval_ms: Type.Integer({ minimum: 1, default: 250, description: 'Longest a record waits before sinks see it.' }),
-    checkpoint_interval_secs: Type.Number({ minimum: 0, default: 30, description: '0 writes checkpoints only at shutdown.' }),
+    flush_interval_ms: Type.Integer({
+      minimum: 1,
+      default: 250,
+      description: 'Longest a record waits before sinks see it.',
+    }),
+    checkpoint_interval_secs: Type.Number({
+      minimum: 0,
+      default: 30,
+      description: '0 writes checkpoints only at shutdown.',
+    }),
     allowed_lateness_secs: Type.Number({
       minimum: 0,
       default: 600,
@@ -127,7 +153,8 @@ export const RuntimeConfig = Type.Object(
     dedupe_window_events: Type.Integer({
       minimum: 0,
       default: 100_000,
-      description: 'Event ids remembered to drop duplicates (idempotent ingest); 0 disables. Duplicates are dead-lettered.',
+      description:
+        'Event ids remembered to drop duplicates (idempotent ingest); 0 disables. Duplicates are dead-lettered.',
     }),
     idle_advance_secs: Type.Number({
       minimum: 0,
@@ -149,10 +176,16 @@ export const PipelineConfig = Type.Object(
   {
     version: Type.Literal(1),
     site: Type.String({ default: 'plant-a', description: 'Site name given to records that carry none.' }),
-    data_dir: Type.String({ default: 'data', description: 'State, blobs and the embedded store (relative to the config file).' }),
+    data_dir: Type.String({
+      default: 'data',
+      description: 'State, blobs and the embedded store (relative to the config file).',
+    }),
     sources: Type.Array(ComponentEntry, { minItems: 1 }),
     detectors: Type.Array(DetectorEntry, { default: [] }),
-    models: Type.Array(ModelEntry, { default: [], description: 'Pretrained ONNX models whose scores become readings (packages/engine/src/models/).' }),
+    models: Type.Array(ModelEntry, {
+      default: [],
+      description: 'Pretrained ONNX models whose scores become readings (packages/engine/src/models/).',
+    }),
     correlator: Type.Optional(Type.Partial(CorrelatorParams)),
     sinks: Type.Array(ComponentEntry, { default: [] }),
     api: Type.Optional(Type.Partial(ApiConfig)),
@@ -204,7 +237,10 @@ export function buildFullSchema(components: SchemaParts): TSchema {
     );
   const detector = Type.Union(
     Object.entries(components.detectors).map(([name, params]) =>
-      Type.Composite([Type.Omit(DetectorEntry, ['type', 'params']), Type.Object({ type: Type.Literal(name), params: Type.Optional(params) })]),
+      Type.Composite([
+        Type.Omit(DetectorEntry, ['type', 'params']),
+        Type.Object({ type: Type.Literal(name), params: Type.Optional(params) }),
+      ]),
     ),
   );
   const schema = Type.Object(

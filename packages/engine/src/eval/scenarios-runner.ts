@@ -12,7 +12,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import pino from 'pino';
 import type { Anomaly, Incident, Label } from '../../../core/src/schema/events.ts';
-import { scoreScenarios, type DetectionScore, type ScenarioScores } from '../../../core/src/eval/scenarios.ts';
+import {
+  scoreScenarios,
+  summariseByScenario,
+  type DetectionScore,
+  type ScenarioScores,
+} from '../../../core/src/eval/scenarios.ts';
 import type { PipelineConfig } from '../config/load.ts';
 import { createMetrics } from '../runtime/metrics.ts';
 import { Pipeline } from '../runtime/pipeline.ts';
@@ -83,7 +88,12 @@ export async function runScenarioEval(opts: ScenarioEvalOptions): Promise<Scenar
     const sink = new CollectSink();
     const models =
       (opts.config.models ?? []).length > 0
-        ? await createModelStage({ entries: opts.config.models ?? [], baseDir: dirname(resolve(opts.config.file)), blobs, logger })
+        ? await createModelStage({
+            entries: opts.config.models ?? [],
+            baseDir: dirname(resolve(opts.config.file)),
+            blobs,
+            logger,
+          })
         : undefined;
     const pipeline = new Pipeline({
       config: { ...opts.config, dataDir: dir, runtime: { ...opts.config.runtime, checkpoint_interval_secs: 0 } },
@@ -107,7 +117,13 @@ export async function runScenarioEval(opts: ScenarioEvalOptions): Promise<Scenar
       endTime: sink.lastTime,
       ...(opts.graceSecs !== undefined ? { grace_secs: opts.graceSecs } : {}),
     });
-    return { ...scores, seed: opts.seed, durationSecs: opts.durationSecs, events: sink.events, anomalies: sink.anomalies.length };
+    return {
+      ...scores,
+      seed: opts.seed,
+      durationSecs: opts.durationSecs,
+      events: sink.events,
+      anomalies: sink.anomalies.length,
+    };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -126,13 +142,34 @@ export function formatScenarioReport(r: ScenarioEvalResult): string {
     row('all modalities (corr.)', r.combined),
     ...Object.entries(r.byModality).map(([m, s]) => row(`${m} only`, s)),
     '',
-    'per scenario (correlated incidents):',
+    ...formatScenarioSummary(r),
+    '',
+    'per label (correlated incidents; detectors in the first detecting incident):',
     ...r.combined.perLabel.map(
-      (p) => `  ${p.scenario.padEnd(20)} ${new Date(p.start).toISOString().slice(11, 19)}  ${p.detected ? `detected, delay ${p.delaySecs?.toFixed(0)} s` : 'MISSED'}`,
+      (p) =>
+        `  ${p.scenario.padEnd(20)} ${new Date(p.start).toISOString().slice(11, 19)}  ${p.detected ? `detected, first anomaly after ${p.anomalyDelaySecs === null ? '-' : `${p.anomalyDelaySecs.toFixed(0)} s`}, incident delay ${p.delaySecs?.toFixed(0)} s  [${p.detectors.join(', ')}]` : 'MISSED'}`,
     ),
     '',
     `incidents matching no scenario: ${r.combined.unmatched.length}`,
-    ...r.combined.unmatched.map((u) => `  ${new Date(u.start).toISOString().slice(11, 19)} [${u.assets.join(', ')}] ${u.explanation.slice(0, 160)}`),
+    ...r.combined.unmatched.map(
+      (u) =>
+        `  ${new Date(u.start).toISOString().slice(11, 19)} [${u.assets.join(', ')}] ${u.explanation.slice(0, 160)}`,
+    ),
   ];
   return lines.join('\n');
+}
+
+/** Per scenario type: labels caught by the correlated incidents and by each modality alone, and delays. */
+export function formatScenarioSummary(r: ScenarioScores): string[] {
+  const rows = summariseByScenario(r);
+  const mods = Object.keys(r.byModality) as Array<keyof ScenarioScores['byModality']>;
+  const d = (x: number | null) => (x === null ? '-' : `${x.toFixed(0)} s`);
+  return [
+    'per scenario: labels detected (correlated, each modality alone); delay = first anomaly on a label asset after the label start',
+    `${'scenario'.padEnd(20)} ${'corr.'.padStart(6)} ${mods.map((m) => m.padStart(7)).join(' ')} ${'median delay'.padStart(12)} ${'max delay'.padStart(9)}`,
+    ...rows.map(
+      (x) =>
+        `${x.scenario.padEnd(20)} ${`${x.detected}/${x.labels}`.padStart(6)} ${mods.map((m) => `${x.byModality[m] ?? 0}/${x.labels}`.padStart(7)).join(' ')} ${d(x.delayMedianSecs).padStart(12)} ${d(x.delayMaxSecs).padStart(9)}`,
+    ),
+  ];
 }

@@ -3,17 +3,28 @@
  * in, validated, to the Kafka topic layout; rejected records to the dead-letter topic. Its config
  * is a small YAML file (schema below: the type, the validation and the docs are one definition):
  *
+ * Access: `POST /ingest` needs an API key of the `ingest` role (from the users file's `apiKeys`,
+ * or RETIMUAD_INGEST_API_KEY / RETIMUAD_INGEST_API_KEY_FILE); with none configured, the start
+ * fails unless `auth.required: false`. Requests are rate limited per remote address and per
+ * key (token buckets, 429 + Retry-After). The MQTT password comes from the environment or a file.
+ *
  * @example
  * site: plant-a
  * kafka: { brokers: 127.0.0.1:9092, key_by: stage }
- * http: { port: 8088, max_body_bytes: 1048576 }
- * mqtt: { url: mqtt://127.0.0.1:1883, topics: [plant/+/events], qos: 1 }
+ * http: { port: 8088, max_body_bytes: 1048576, tls_cert_file: /etc/retimuad/tls.crt, tls_key_file: /etc/retimuad/tls.key }
+ * mqtt: { url: mqtts://broker:8883, topics: [plant/+/events], qos: 1, username: retimuad-ingest }
  */
 import { readFile } from 'node:fs/promises';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import pino, { type Logger } from 'pino';
+import { Registry } from 'prom-client';
 import { parse } from 'yaml';
+import { createAccessControl, loadUsersFile, type AccessControl } from '../auth/access.ts';
+import { sha256Hex } from '../auth/passwords.ts';
+import { readSecret, readSecretFile } from '../auth/secrets.ts';
+import { loadTls } from '../api/tls.ts';
+import { RateLimiter } from './limits.ts';
 import { connectKafka, KafkaConnectionParams } from '../kafka/connect.ts';
 import type { KafkaDriver } from '../kafka/driver.ts';
 import { ensureTopics } from '../kafka/topics.ts';
@@ -56,6 +67,38 @@ export const IngestConfig = Type.Object(
           default: 1024 * 1024,
           description: 'Larger request bodies are refused (413) before parsing.',
         }),
+        tls_cert_file: Type.Optional(
+          Type.String({ minLength: 1, description: 'PEM certificate: serve HTTPS (with tls_key_file).' }),
+        ),
+        tls_key_file: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key of tls_cert_file.' })),
+        rate_limit: Type.Object(
+          {
+            per_key_requests_per_sec: Type.Number({ exclusiveMinimum: 0, default: 50 }),
+            per_key_burst_requests: Type.Integer({ minimum: 1, default: 100 }),
+            per_address_requests_per_sec: Type.Number({ exclusiveMinimum: 0, default: 100 }),
+            per_address_burst_requests: Type.Integer({ minimum: 1, default: 200 }),
+          },
+          {
+            additionalProperties: false,
+            default: {},
+            description: 'Token buckets per API key and per remote address; over the limit → 429 with Retry-After.',
+          },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    auth: Type.Object(
+      {
+        required: Type.Boolean({
+          default: true,
+          description: 'POST /ingest needs an API key of the ingest role; false only for closed test rigs.',
+        }),
+        users_file: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description: 'Users file whose apiKeys (role ingest) are accepted; default RETIMUAD_USERS_FILE.',
+          }),
+        ),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -75,6 +118,15 @@ export const IngestConfig = Type.Object(
             }),
           ),
           max_message_bytes: Type.Integer({ minimum: 1, default: 256 * 1024 }),
+          username: Type.Optional(Type.String({ minLength: 1, description: 'User name at the broker.' })),
+          password_env: Type.String({
+            minLength: 1,
+            default: 'RETIMUAD_MQTT_PASSWORD',
+            description: 'Environment variable holding the broker password (or <name>_FILE holding its path).',
+          }),
+          ca_file: Type.Optional(
+            Type.String({ minLength: 1, description: 'PEM CA to verify an mqtts:// broker with.' }),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -86,6 +138,28 @@ export type IngestConfig = Static<typeof IngestConfig>;
 
 export class IngestConfigError extends Error {
   readonly code = 'E_INGEST_CONFIG';
+}
+
+/**
+ * The keys `POST /ingest` accepts: the users file's API keys (only those of the ingest role
+ * pass the route) plus RETIMUAD_INGEST_API_KEY(_FILE), hashed in memory. Undefined when
+ * `auth.required` is false.
+ */
+export async function ingestAccess(
+  cfg: IngestConfig,
+  env: Record<string, string | undefined>,
+): Promise<AccessControl | undefined> {
+  if (!cfg.auth.required) return undefined;
+  const path = cfg.auth.users_file ?? env['RETIMUAD_USERS_FILE'];
+  const file = path === undefined ? undefined : await loadUsersFile(path);
+  const keys = [...(file?.apiKeys ?? [])];
+  const envKey = await readSecret(env, 'RETIMUAD_INGEST_API_KEY');
+  if (envKey !== undefined) keys.push({ name: 'env', role: 'ingest', hash: `sha256$${sha256Hex(envKey)}` });
+  if (!keys.some((k) => k.role === 'ingest'))
+    throw new IngestConfigError(
+      `ingest /auth: no API key of the ingest role is configured: set RETIMUAD_INGEST_API_KEY or RETIMUAD_INGEST_API_KEY_FILE, add one to the users file${path === undefined ? ' (RETIMUAD_USERS_FILE or auth.users_file)' : ` ${path}`}, or set auth.required: false`,
+    );
+  return createAccessControl({ users: [], apiKeys: keys });
 }
 
 /** Parses and validates ingest config text; problems name the file and the path. */
@@ -117,10 +191,32 @@ export interface RunningIngest {
 
 export async function startIngest(
   cfg: IngestConfig,
-  deps: { logger?: Logger; clock?: Clock; driver?: KafkaDriver } = {},
+  deps: {
+    logger?: Logger;
+    clock?: Clock;
+    driver?: KafkaDriver;
+    env?: Record<string, string | undefined>;
+    registry?: Registry;
+  } = {},
 ): Promise<RunningIngest> {
   const logger = deps.logger ?? pino({ level: process.env['RETIMUAD_LOG_LEVEL'] ?? 'info' });
   const clock = deps.clock ?? systemClock;
+  const env = deps.env ?? process.env;
+  // Credentials, TLS files and the MQTT password are checked before connecting to anything.
+  const access = await ingestAccess(cfg, env);
+  if ((cfg.http.tls_cert_file === undefined) !== (cfg.http.tls_key_file === undefined))
+    throw new IngestConfigError('ingest /http: tls_cert_file and tls_key_file go together');
+  const tls =
+    cfg.http.tls_cert_file !== undefined && cfg.http.tls_key_file !== undefined
+      ? await loadTls({ cert_file: cfg.http.tls_cert_file, key_file: cfg.http.tls_key_file }, 'ingest http')
+      : undefined;
+  const mqttPassword = cfg.mqtt?.username === undefined ? undefined : await readSecret(env, cfg.mqtt.password_env);
+  if (cfg.mqtt?.username !== undefined && mqttPassword === undefined)
+    throw new IngestConfigError(
+      `ingest /mqtt: no password for user ${cfg.mqtt.username}: set ${cfg.mqtt.password_env} or ${cfg.mqtt.password_env}_FILE`,
+    );
+  const mqttCa =
+    cfg.mqtt?.ca_file === undefined ? undefined : await readSecretFile(cfg.mqtt.ca_file, 'ingest /mqtt/ca_file');
   const { kafka, layout } = await connectKafka(cfg.kafka, 'ingest', deps.driver);
   if (cfg.kafka.ensure_topics) await ensureTopics(kafka, layout, { event_partitions: cfg.kafka.event_partitions });
   const stats: IngestStats = { requests: 0, accepted: 0, rejected: 0, failed: 0 };
@@ -131,6 +227,8 @@ export async function startIngest(
   let url: string | undefined;
   try {
     if (cfg.http.enabled) {
+      const rl = cfg.http.rate_limit;
+      const now = () => clock.now();
       const app = createIngestApp({
         write: (a, r, now) => httpWriter.write(a, r, now),
         max_body_bytes: cfg.http.max_body_bytes,
@@ -139,8 +237,22 @@ export async function startIngest(
         logger,
         stats,
         ...site,
+        ...(access === undefined ? {} : { authenticate: (k: string) => access.fromApiKey(k) }),
+        limits: {
+          per_address: new RateLimiter({
+            rate_per_sec: rl.per_address_requests_per_sec,
+            burst: rl.per_address_burst_requests,
+            now,
+          }),
+          per_key: new RateLimiter({
+            rate_per_sec: rl.per_key_requests_per_sec,
+            burst: rl.per_key_burst_requests,
+            now,
+          }),
+        },
+        ...(deps.registry === undefined ? {} : { registry: deps.registry }),
       });
-      const l = await listenIngest(app, cfg.http.port, cfg.http.host);
+      const l = await listenIngest(app, cfg.http.port, cfg.http.host, tls);
       url = l.url;
       closers.push(() => l.close());
     }
@@ -157,6 +269,10 @@ export async function startIngest(
         stats,
         ...site,
         ...(cfg.mqtt.client_id === undefined ? {} : { client_id: cfg.mqtt.client_id }),
+        ...(cfg.mqtt.username === undefined || mqttPassword === undefined
+          ? {}
+          : { username: cfg.mqtt.username, password: mqttPassword }),
+        ...(mqttCa === undefined ? {} : { ca: mqttCa }),
       });
       closers.push(() => m.close());
     }

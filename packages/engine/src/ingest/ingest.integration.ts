@@ -19,10 +19,17 @@ const run = `${Date.now()}-${process.pid}`;
 const prefix = `itest-ingest-${run}`;
 const T = Date.UTC(2026, 0, 1);
 let kafka: KafkaClient;
+let brokers: string[] = [];
 let ingest: RunningIngest;
 let broker: Aedes;
 let mqttServer: ReturnType<typeof createServer>;
 let mqttUrl = '';
+const INGEST_KEY = `rk_itest_${run}`;
+const MQTT_USERS = new Map([
+  ['retimuad-ingest', 'ingest-pw'],
+  ['device-7', 'device-pw'],
+]);
+const withKey = { 'content-type': 'application/x-ndjson', authorization: `Bearer ${INGEST_KEY}` };
 
 const reading = (id: string, asset: string, value: unknown) =>
   JSON.stringify({
@@ -71,13 +78,17 @@ async function readN(
 
 beforeAll(async () => {
   const fromEnv = process.env['RETIMUAD_KAFKA_BROKERS'];
-  let brokers: string[];
+
   if (fromEnv !== undefined && fromEnv !== '') brokers = parseBrokers(fromEnv, 'RETIMUAD_KAFKA_BROKERS');
   else {
     const { stdout } = await promisify(execFile)(kafkaSh, ['start'], { timeout: 240_000 });
     brokers = parseBrokers(stdout.trim().split('\n').at(-1) ?? '', `${kafkaSh} start output`);
   }
-  broker = await Aedes.createBroker();
+  // The broker checks credentials (as a plant's Mosquitto would): ingest and devices sign in.
+  broker = await Aedes.createBroker({
+    authenticate: (_client, username, password, done) =>
+      done(null, MQTT_USERS.get(username ?? '') === password?.toString()),
+  });
   mqttServer = createServer(broker.handle);
   await new Promise<void>((r) => mqttServer.listen(0, '127.0.0.1', r));
   mqttUrl = `mqtt://127.0.0.1:${(mqttServer.address() as AddressInfo).port}`;
@@ -85,11 +96,14 @@ beforeAll(async () => {
     `site: plant-a
 kafka: { brokers: "${brokers.join(',')}", topic_prefix: ${prefix}, event_partitions: 2 }
 http: { port: 0, max_body_bytes: 4096 }
-mqtt: { url: "${mqttUrl}", topics: ["plant/+/events"], qos: 1 }
+mqtt: { url: "${mqttUrl}", topics: ["plant/+/events"], qos: 1, username: retimuad-ingest }
 `,
     'itest-ingest.yaml',
   );
-  ingest = await startIngest(cfg, { logger: pino({ level: 'silent' }) });
+  ingest = await startIngest(cfg, {
+    logger: pino({ level: 'silent' }),
+    env: { RETIMUAD_INGEST_API_KEY: INGEST_KEY, RETIMUAD_MQTT_PASSWORD: 'ingest-pw' },
+  });
   ({ kafka } = await connectKafka({ brokers, topic_prefix: prefix }, 'itest-ingest-reader'));
 }, 300_000);
 
@@ -103,14 +117,16 @@ afterAll(async () => {
 describe('retimuad ingest against real Kafka and MQTT brokers', () => {
   it('HTTP: valid records reach the readings topic keyed by site/asset, rejected ones the dead letters', async () => {
     const body = [reading('h1', 'P-1', 1), reading('h2', 'P-2', 'abc'), reading('h3', 'P-3', 3)].join('\n');
-    const res = await fetch(`${ingest.url!}/ingest`, {
+    const anonymous = await fetch(`${ingest.url!}/ingest`, {
       method: 'POST',
       body,
       headers: { 'content-type': 'application/x-ndjson' },
     });
+    expect(anonymous.status).toBe(401);
+    const res = await fetch(`${ingest.url!}/ingest`, { method: 'POST', body, headers: withKey });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { accepted: number; rejected: number }).rejected).toBe(1);
-    const tooBig = await fetch(`${ingest.url!}/ingest`, { method: 'POST', body: 'x'.repeat(5000) });
+    const tooBig = await fetch(`${ingest.url!}/ingest`, { method: 'POST', body: 'x'.repeat(5000), headers: withKey });
     expect(tooBig.status).toBe(413);
 
     const readings = await readN(`${prefix}.readings`, 2);
@@ -124,7 +140,22 @@ describe('retimuad ingest against real Kafka and MQTT brokers', () => {
   });
 
   it('MQTT: a published batch is stored before it is acknowledged', async () => {
-    const client = await mqtt.connectAsync(mqttUrl);
+    await expect(
+      startIngest(
+        parseIngestConfig(
+          `kafka: { brokers: "${brokers.join(',')}" }
+http: { enabled: false }
+auth: { required: false }
+mqtt: { url: "${mqttUrl}", topics: ["x"], username: retimuad-ingest }
+`,
+          'bad-pw.yaml',
+        ),
+        { logger: pino({ level: 'silent' }), env: { RETIMUAD_MQTT_PASSWORD: 'wrong' } },
+      ),
+    ).rejects.toMatchObject({
+      code: 'E_INGEST_MQTT',
+    });
+    const client = await mqtt.connectAsync(mqttUrl, { username: 'device-7', password: 'device-pw' });
     await client.publishAsync('plant/a/events', `${reading('m1', 'P-7', 7)}\n{"kind":"log"}`, { qos: 1 });
     await client.endAsync();
     const all = await readN(`${prefix}.readings`, 3);

@@ -4,6 +4,10 @@
  * QoS 1/2 messages are acknowledged only after their records are stored in Kafka (accepted to
  * their topic, rejected to the dead letters), so a crash before the ack makes the broker resend.
  *
+ * Devices authenticate at the broker (its password file and ACLs decide who may publish on which
+ * topic); ingest itself signs in with `username` and a password from the environment or a file,
+ * and verifies an `mqtts://` broker against `ca` when given.
+ *
  * @example
  * const m = await startMqttIngest({ url: 'mqtt://127.0.0.1:1883', topics: ['plant/+/events'], qos: 1, write, ... });
  * await m.close();
@@ -19,6 +23,10 @@ export interface MqttIngestOptions {
   topics: readonly string[];
   qos: 0 | 1 | 2;
   client_id?: string;
+  username?: string;
+  password?: string;
+  /** PEM CA(s) for mqtts://. */
+  ca?: string;
   write(accepted: Validated['accepted'], rejected: Validated['rejected'], now: number): Promise<void>;
   max_message_bytes: number;
   max_media_bytes: number;
@@ -75,6 +83,9 @@ export async function startMqttIngest(o: MqttIngestOptions): Promise<{ client: M
     // A persistent session keeps QoS 1/2 messages queued on the broker while we are away.
     clean: o.client_id === undefined,
     reconnectPeriod: 1000,
+    ...(o.username === undefined ? {} : { username: o.username }),
+    ...(o.password === undefined ? {} : { password: o.password }),
+    ...(o.ca === undefined ? {} : { ca: o.ca }),
   });
   // mqtt.js sends PUBACK/PUBREC only once handleMessage calls back: we call back after Kafka
   // acknowledged the records. On failure the error ends the connection without an ack, and the

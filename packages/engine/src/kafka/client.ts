@@ -13,6 +13,7 @@
  * await sub.close(); await kafka.close();
  */
 import type {
+  DriverAdmin,
   DriverConsumer,
   DriverGroupJoin,
   DriverInMessage,
@@ -21,6 +22,7 @@ import type {
   KafkaDriver,
 } from './driver.ts';
 import { KafkaError } from './errors.ts';
+import { coPartitionAssigner } from './topics.ts';
 
 export interface KafkaClientOptions {
   /** Bootstrap brokers as host:port. */
@@ -66,6 +68,11 @@ export interface SubscribeOptions {
    * now owns, before records of the new assignment are delivered.
    */
   onAssignment?: (assignment: KafkaAssignment) => void;
+  /**
+   * How the group leader splits partitions: 'co_partitioned' (default) gives partition p of every
+   * topic to one member (see coPartitionAssigner); 'round_robin' is the driver's own.
+   */
+  assignment?: 'co_partitioned' | 'round_robin';
 }
 
 /** The partitions a group member owns in one generation of the group. */
@@ -76,9 +83,27 @@ export interface KafkaAssignment {
 }
 
 export interface KafkaSubscription extends AsyncIterable<KafkaRecordIn> {
+  /**
+   * The same records in arrays of up to `max`: every record already fetched is handed over at
+   * once, so a consumer pays one promise per batch instead of several per record. Optional so
+   * that test doubles may offer records one by one.
+   */
+  batches?(max?: number): AsyncIterable<KafkaRecordIn[]>;
   /** Leave the group and stop fetching; uncommitted records will be delivered again. */
   close(): Promise<void>;
 }
+
+/** The parts of a Node Readable (the driver's stream is one) that batches() reads directly. */
+interface ReadableLike {
+  read(): DriverInMessage | null;
+  on(event: 'readable' | 'end' | 'close' | 'error', fn: (err?: unknown) => void): unknown;
+  off(event: 'readable' | 'end' | 'close' | 'error', fn: (err?: unknown) => void): unknown;
+  readonly readableEnded?: boolean;
+  readonly destroyed?: boolean;
+}
+
+const isReadable = (s: unknown): s is ReadableLike =>
+  typeof (s as Partial<ReadableLike>).read === 'function' && typeof (s as Partial<ReadableLike>).on === 'function';
 
 const BROKER = /^[^\s:]+:\d{1,5}$/;
 
@@ -162,6 +187,36 @@ export class KafkaClient {
     }
   }
 
+  /** Partition count of each topic (topics that do not exist are left out). */
+  async partitionCounts(topics: readonly string[]): Promise<Map<string, number>> {
+    this.#assertOpen('partitionCounts');
+    const admin = new this.#options.driver.Admin(this.#base()) as DriverAdmin & {
+      metadata?: (o: { topics: string[] }) => Promise<{ topics: Map<string, { partitionsCount: number }> }>;
+    };
+    try {
+      if (admin.metadata === undefined) throw new Error('the driver has no metadata()');
+      const out = new Map<string, number>();
+      // One topic per request: the driver fails a whole request for one unknown topic.
+      for (const t of topics) {
+        try {
+          const n = (await admin.metadata({ topics: [t] })).topics.get(t)?.partitionsCount;
+          if (n !== undefined) out.set(t, n);
+        } catch (err) {
+          if (!/unknown topic/i.test(describe(err))) throw err;
+        }
+      }
+      return out;
+    } catch (err) {
+      throw new KafkaError(
+        'E_KAFKA_ADMIN',
+        `cannot read the partitions of ${topics.join(',')} on ${this.brokers.join(',')}: ${describe(err)}`,
+        { cause: err },
+      );
+    } finally {
+      await admin.close().catch(() => undefined);
+    }
+  }
+
   /** Send records to one topic; resolves once all are acknowledged by all in-sync replicas. */
   async produce(topic: string, records: readonly KafkaRecordOut[]): Promise<void> {
     this.#assertOpen('produce');
@@ -192,12 +247,17 @@ export class KafkaClient {
   async subscribe(options: SubscribeOptions): Promise<KafkaSubscription> {
     this.#assertOpen('subscribe');
     const from = options.from ?? 'committed';
-    const consumer = new this.#options.driver.Consumer({
+    const consumerOptions = {
       ...this.#base(),
       groupId: options.groupId,
       sessionTimeout: options.session_timeout_ms ?? 10_000,
       heartbeatInterval: 500,
-    });
+      // @platformatic/kafka's consumer option (its leader runs the assignment client-side).
+      ...((options.assignment ?? 'co_partitioned') === 'co_partitioned'
+        ? { partitionAssigner: coPartitionAssigner }
+        : {}),
+    };
+    const consumer = new this.#options.driver.Consumer(consumerOptions);
     const onAssignment = options.onAssignment;
     if (onAssignment !== undefined) {
       consumer.on?.('consumer:group:join', (p: DriverGroupJoin) =>
@@ -283,6 +343,55 @@ class Subscription implements KafkaSubscription {
       throw new KafkaError('E_KAFKA_CONSUME', `group '${this.groupId}' stopped consuming: ${describe(err)}`, {
         cause: err,
       });
+    }
+  }
+
+  async *batches(max = 1000): AsyncIterable<KafkaRecordIn[]> {
+    const stream = this.stream;
+    if (!isReadable(stream)) {
+      for await (const r of this) yield [r];
+      return;
+    }
+    // As Node's own async iterator over a Readable does, but draining every buffered record.
+    let wake: (() => void) | undefined;
+    let failure: unknown;
+    let ended = false;
+    const onReadable = () => wake?.();
+    const onEnd = () => {
+      ended = true;
+      wake?.();
+    };
+    const onError = (err?: unknown) => {
+      failure = err ?? new Error('stream failed');
+      wake?.();
+    };
+    stream.on('readable', onReadable);
+    stream.on('end', onEnd);
+    stream.on('close', onEnd);
+    stream.on('error', onError);
+    try {
+      for (;;) {
+        const out: KafkaRecordIn[] = [];
+        for (let m = stream.read(); m !== null; m = out.length < max ? stream.read() : null) out.push(this.#record(m));
+        if (out.length > 0) {
+          yield out;
+          continue;
+        }
+        if (failure !== undefined) {
+          if (this.#closed) return;
+          throw new KafkaError('E_KAFKA_CONSUME', `group '${this.groupId}' stopped consuming: ${describe(failure)}`, {
+            cause: failure,
+          });
+        }
+        if (ended || stream.readableEnded === true || stream.destroyed === true) return;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+    } finally {
+      stream.off('readable', onReadable);
+      stream.off('end', onEnd);
+      stream.off('close', onEnd);
+      stream.off('error', onError);
     }
   }
 

@@ -88,6 +88,43 @@ export interface KafkaDriver {
   Admin: new (options: DriverBaseOptions) => DriverAdmin;
 }
 
+/** SASL and TLS settings in @platformatic/kafka's option shape (`sasl`, `tls` of its BaseOptions). */
+export interface DriverSecurity {
+  sasl?: { mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; username: string; password: string };
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean; servername?: string };
+}
+
+/**
+ * The same driver, with `security` merged into the options of every Producer, Consumer and Admin
+ * it builds, so the client wrapper stays unaware of credentials.
+ */
+export function withSecurity(d: KafkaDriver, security: DriverSecurity): KafkaDriver {
+  const extra = {
+    ...(security.sasl === undefined ? {} : { sasl: security.sasl }),
+    ...(security.tls === undefined ? {} : { tls: security.tls }),
+  };
+  const Producer = d.Producer;
+  const Consumer = d.Consumer;
+  const Admin = d.Admin;
+  return {
+    Producer: class extends Producer {
+      constructor(o: ConstructorParameters<typeof Producer>[0]) {
+        super({ ...o, ...extra });
+      }
+    },
+    Consumer: class extends Consumer {
+      constructor(o: ConstructorParameters<typeof Consumer>[0]) {
+        super({ ...o, ...extra });
+      }
+    },
+    Admin: class extends Admin {
+      constructor(o: ConstructorParameters<typeof Admin>[0]) {
+        super({ ...o, ...extra });
+      }
+    },
+  };
+}
+
 export interface LoadDriverOptions {
   /** Directory whose node_modules holds the package; default: resolve from this file. */
   resolveFrom?: string;

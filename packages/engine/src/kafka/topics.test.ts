@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KafkaError } from './errors.ts';
-import { partitionKey, topicLayout, TOPIC_ROLES } from './topics.ts';
+import { checkCoPartitioned, coPartitionAssigner, partitionKey, topicLayout, TOPIC_ROLES } from './topics.ts';
 
 describe('topicLayout', () => {
   it('names every role under the prefix and maps names back to roles', () => {
@@ -48,5 +48,58 @@ describe('partitionKey', () => {
         if (a !== b) expect(partitionKey({ site, asset: b }, 'asset')).not.toBe(k1);
       }),
     );
+  });
+});
+
+describe('coPartitionAssigner', () => {
+  it('gives partition p of every topic to one member, covers every partition once, and balances', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.string({ minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 6 }),
+        fc.uniqueArray(fc.constantFrom('r', 'l', 'a', 'i'), { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 1, max: 12 }),
+        (members, topics, n) => {
+          const md = { topics: new Map(topics.map((t) => [t, { partitionsCount: n }])) };
+          const out = coPartitionAssigner(members[0]!, new Map(members.map((m) => [m, {}])), new Set(topics), md);
+          expect(out.map((o) => o.memberId).sort()).toEqual([...members].sort());
+          const owner = new Map<number, string>();
+          const seen = new Set<string>();
+          for (const o of out) {
+            for (const a of o.assignments.values()) {
+              for (const p of a.partitions) {
+                expect(seen.has(`${a.topic}/${p}`)).toBe(false);
+                seen.add(`${a.topic}/${p}`);
+                expect(owner.get(p) ?? o.memberId).toBe(o.memberId);
+                owner.set(p, o.memberId);
+              }
+            }
+          }
+          expect(seen.size).toBe(topics.length * n);
+          const per = out.map((o) => [...o.assignments.values()].reduce((s, a) => s + a.partitions.length, 0));
+          expect(Math.max(...per) - Math.min(...per)).toBeLessThanOrEqual(topics.length);
+        },
+      ),
+    );
+  });
+
+  it('refuses topics read together with different partition counts, naming them', () => {
+    expect(() =>
+      checkCoPartitioned(
+        new Map([
+          ['p.readings', 6],
+          ['p.logs', 6],
+        ]),
+        'w.yaml',
+      ),
+    ).not.toThrow();
+    expect(() =>
+      checkCoPartitioned(
+        new Map([
+          ['p.readings', 6],
+          ['p.logs', 4],
+        ]),
+        'w.yaml',
+      ),
+    ).toThrow(/w\.yaml: topics read together must have equal partition counts.*p\.readings=6, p\.logs=4/);
   });
 });

@@ -80,6 +80,57 @@ export function partitionKey(e: Pick<Event, 'site' | 'asset' | 'stage'>, keyBy: 
   }
 }
 
+/** What the driver gives an assigner about the cluster: partitions per topic. */
+export interface AssignerMetadata {
+  topics: Map<string, { partitionsCount: number }>;
+}
+export interface MemberAssignment {
+  memberId: string;
+  assignments: Map<string, { topic: string; partitions: number[] }>;
+}
+
+/**
+ * Group assignment that co-partitions: partition p of every subscribed topic goes to the same
+ * member (members sorted by id, p mod their number). With the modality topics keyed alike and of
+ * equal partition counts (ensureTopics enforces it), one member owns every modality of an asset
+ * (or stage, or site). The driver's default, round robin over the flattened topic-partitions,
+ * splits them as soon as the partition count is not a multiple of the member count.
+ */
+export function coPartitionAssigner(
+  _current: string,
+  members: ReadonlyMap<string, unknown>,
+  topics: ReadonlySet<string>,
+  metadata: AssignerMetadata,
+): MemberAssignment[] {
+  const ids = [...members.keys()].sort();
+  const out: MemberAssignment[] = ids.map((memberId) => ({ memberId, assignments: new Map() }));
+  if (out.length === 0) return out;
+  for (const topic of [...topics].sort()) {
+    const n = metadata.topics.get(topic)?.partitionsCount ?? 0;
+    for (let p = 0; p < n; p++) {
+      const m = out[p % out.length]!;
+      let a = m.assignments.get(topic);
+      if (a === undefined) m.assignments.set(topic, (a = { topic, partitions: [] }));
+      a.partitions.push(p);
+    }
+  }
+  return out;
+}
+
+/**
+ * Refuses topics meant to be co-partitioned whose partition counts differ: events of one key
+ * would land on different partition numbers and so on different workers.
+ */
+export function checkCoPartitioned(counts: ReadonlyMap<string, number>, where: string): void {
+  const distinct = new Set(counts.values());
+  if (distinct.size <= 1) return;
+  const list = [...counts].map(([t, n]) => `${t}=${n}`).join(', ');
+  throw new KafkaError(
+    'E_KAFKA_CONFIG',
+    `${where}: topics read together must have equal partition counts so that one worker owns every modality of a key; got ${list} (add partitions with kafka-topics.sh --alter --partitions, or recreate them)`,
+  );
+}
+
 export interface EnsureTopicsOptions {
   /** Partitions of each modality topic and of anomalies; the unit of parallelism of workers. Default 6. */
   event_partitions?: number;
@@ -109,5 +160,22 @@ export async function ensureTopics(
   for (const [role, partitions, configs] of plan) {
     out[layout.name(role)] = await kafka.ensureTopic(layout.name(role), partitions, configs);
   }
+  // Topics that existed already may have been made with other counts: modality topics and
+  // anomalies are keyed alike and must stay co-partitioned.
+  const keyed = [...EVENT_ROLES, 'anomalies' as const].map((r) => layout.name(r));
+  if (keyed.some((t) => out[t] === 'exists')) {
+    checkCoPartitioned(await kafka.partitionCounts(keyed), `ensureTopics(${layout.prefix})`);
+  }
   return out;
 }
+
+/** What the stack's console (`retimuad api`) reads by default: the workers' output and the signals, logs and media references. */
+export const DEFAULT_API_TOPICS: readonly TopicRole[] = [
+  'incidents',
+  'anomalies',
+  'deadletters',
+  'readings',
+  'logs',
+  'audio',
+  'images',
+];

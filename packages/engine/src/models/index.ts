@@ -26,4 +26,15 @@ export {
   type ModelStageOptions,
   type Derived,
   type HeatMap,
+  type HeatmapPolicy,
+  type StoredHeatmap,
 } from './stage.ts';
+export { attachHeatmaps, HEATMAP_MAX_AGE_MS, type HeatmapLookup } from './attach.ts';
+export {
+  blendHeatmap,
+  renderHeatmapPng,
+  heatRamp,
+  type GrayFrame,
+  type ErrorMap,
+  type HeatmapOptions,
+} from './heatmap.ts';

@@ -187,10 +187,18 @@ describe('shipped models', () => {
       expect(d.readings[0]!.metric).toBe('image_ae_error');
       if (!intruder) {
         expect(score, `frame ${i}`).toBeLessThan(thr);
+        // Only anomalous frames get a stored overlay (the default policy).
+        expect(d.heatmaps[0]?.ref, `frame ${i}`).toBeUndefined();
+        expect(stage.heatmapRef(e.id)).toBeUndefined();
         continue;
       }
       expect(score, `frame ${i}`).toBeGreaterThan(thr);
       const heat = d.heatmaps[0]!;
+      // The overlay is a PNG blob, four times the frame's size, found again by the frame's id.
+      expect(heat.ref?.contentType).toBe('image/png');
+      expect(stage.heatmapRef(e.id)).toEqual(heat.ref);
+      const meta2 = await sharp(await blobs.get(heat.ref!.uri)).metadata();
+      expect([meta2.format, meta2.width, meta2.height]).toEqual(['png', 384, 256]);
       expect(heat).toMatchObject({ model: 'image_ae', asset: camera, width: 96, height: 64 });
       let best = 0;
       for (let j = 1; j < heat.data.length; j++) if ((heat.data[j] ?? 0) > (heat.data[best] ?? 0)) best = j;

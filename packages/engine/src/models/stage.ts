@@ -5,7 +5,8 @@
  *
  * - audio: WAV clip → (resampled) log-mel patches → autoencoder → reconstruction error (`audio_ae_error`)
  * - image: PNG or JPEG frame → normalised gray tensor → autoencoder → top-fraction error (`image_ae_error`),
- *   with the per-pixel squared error as a heat map (`deriveDetailed`)
+ *   with the per-pixel squared error as a heat map (`deriveDetailed`); for frames at or over the
+ *   model's threshold it is rendered over the frame as a PNG blob (`heatmapRef(frameId)`)
  * - reading: an asset's channels are assembled into rows per time step; each completed row is
  *   compared with the forecaster's prediction from the rows before it (`model_error`)
  *
@@ -16,7 +17,7 @@
  * const readings = await stage.derive(clip); // [{ metric: 'audio_ae_error', value: 0.41, unit: 'score', ... }]
  */
 import type { Logger } from 'pino';
-import type { AudioClip, Event, ImageFrame, Reading } from '../../../core/src/schema/events.ts';
+import type { AudioClip, Event, ImageFrame, MediaRef, Reading } from '../../../core/src/schema/events.ts';
 import { decodeWav } from '../../../core/src/features/wav.ts';
 import { decodePng } from '../../../core/src/features/png.ts';
 import { imageInput, logMelPatches, resample, windowInput } from '../../../core/src/features/model-inputs.ts';
@@ -25,6 +26,7 @@ import type { BlobStore } from '../runtime/types.ts';
 import { createBatcher, type Batcher } from './batcher.ts';
 import { ModelError } from './errors.ts';
 import { aggregate, forecastError, reconstructionError, squaredErrors } from './score.ts';
+import { renderHeatmapPng } from './heatmap.ts';
 import { loadModel, type LoadedModel } from './session.ts';
 import { resolveModelEntry, type Modality, type ResolvedModel } from './spec.ts';
 
@@ -38,6 +40,10 @@ export interface HeatMap {
   height: number;
   /** Per-pixel squared reconstruction error (normalised units), row-major. */
   data: Float32Array;
+  /** The frame it was computed from. */
+  eventId: string;
+  /** The PNG overlay in the blob store, when stored (score at or over the model's threshold). */
+  ref?: MediaRef;
 }
 
 export interface Derived {
@@ -85,7 +91,22 @@ function derivedReading(e: Event, time: number, id: string, served: Served, valu
 interface MediaDeps {
   blobs: BlobStore;
   maxBytes: number;
+  heatmaps: HeatmapPolicy;
+  /** Stored overlays by frame id, oldest first, bounded (see `heatmapRef`, `heatmapNear`). */
+  recent: Map<string, StoredHeatmap>;
 }
+
+/** A stored heat-map overlay: the frame it belongs to and the PNG blob. */
+export interface StoredHeatmap {
+  frameId: string;
+  asset: string;
+  time: number;
+  ref: MediaRef;
+}
+
+/** Which image-model heat maps are rendered and stored as PNG blobs. */
+export type HeatmapPolicy = 'anomalous' | 'all' | 'none';
+const RECENT_HEATMAPS = 512;
 
 async function fetchBlob(e: AudioClip | ImageFrame, deps: MediaDeps): Promise<Uint8Array> {
   const what = `${e.kind} event ${e.id} (${e.media.uri})`;
@@ -228,6 +249,7 @@ function imageStage(models: Served[], deps: MediaDeps): ModalityStage {
       const bytes = await fetchBlob(e, deps);
       const what = `image event ${e.id} (${e.media.uri})`;
       const png = await decodeFrame(what, bytes);
+      const png0 = { width: png.width, height: png.height, luma: png.luma };
       const results = await Promise.all(
         mine.map(async (s) => {
           const p = s.model.spec.prepare;
@@ -244,13 +266,24 @@ function imageStage(models: Served[], deps: MediaDeps): ModalityStage {
           const out = await s.batcher.submit(x);
           const score = itemScores(s, [x], [out]);
           const heat = s.model.spec.score.kind === 'reconstruction_error' ? squaredErrors(x, out) : undefined;
-          return {
-            reading: derivedReading(e, e.time, `${e.id}#${s.model.spec.metric}`, s, score),
-            heat:
-              heat !== undefined
-                ? { model: s.model.spec.id, asset: e.asset, width: p.width, height: p.height, data: heat }
-                : undefined,
-          };
+          const map: HeatMap | undefined =
+            heat !== undefined
+              ? { model: s.model.spec.id, asset: e.asset, width: p.width, height: p.height, data: heat, eventId: e.id }
+              : undefined;
+          const thr = s.model.spec.threshold;
+          const store =
+            map !== undefined &&
+            (deps.heatmaps === 'all' || (deps.heatmaps === 'anomalous' && thr !== undefined && score >= thr));
+          if (store) {
+            // Colour scale: the calibrated threshold (the score is a mean of the worst pixels' errors,
+            // so a pixel at the threshold is as bad as an anomalous frame's worst), same in every frame.
+            const png = await renderHeatmapPng(png0, map, thr !== undefined && thr > 0 ? { scale: thr } : {});
+            map.ref = await deps.blobs.put(png, 'image/png');
+            deps.recent.delete(e.id);
+            deps.recent.set(e.id, { frameId: e.id, asset: e.asset, time: e.time, ref: map.ref });
+            if (deps.recent.size > RECENT_HEATMAPS) deps.recent.delete(deps.recent.keys().next().value!);
+          }
+          return { reading: derivedReading(e, e.time, `${e.id}#${s.model.spec.metric}`, s, score), heat: map };
         }),
       );
       return {
@@ -398,6 +431,8 @@ export interface ModelStageOptions {
   logger: Logger;
   /** Largest media blob read, bytes (default 10 MiB). */
   maxBytes?: number;
+  /** Image heat maps stored as PNG overlays: for frames scoring at or over the model's threshold (default), all, or none. */
+  heatmaps?: HeatmapPolicy;
 }
 
 export interface ModelStage {
@@ -406,6 +441,16 @@ export interface ModelStage {
   derive(e: Event): Promise<Reading[]>;
   /** Readings plus image heat maps. */
   deriveDetailed(e: Event): Promise<Derived>;
+  /**
+   * The stored heat-map overlay of a recent frame (by the frame's event id), for attaching to an
+   * anomaly about that frame (`anomaly.detail.heatmap_ref`); undefined if none was stored.
+   */
+  heatmapRef(eventId: string): MediaRef | undefined;
+  /**
+   * The latest stored overlay of `asset` taken at or before `time` and at most `maxAgeMs` earlier:
+   * for anomalies raised between frames (a duration that elapses on a tick has no event).
+   */
+  heatmapNear(asset: string, time: number, maxAgeMs: number): MediaRef | undefined;
   snapshot(): unknown;
   restore(s: unknown): void;
   /** Per model: batches run, items scored, peak queue length. */
@@ -433,7 +478,12 @@ export async function createModelStage(opts: ModelStageOptions): Promise<ModelSt
     await Promise.all(served.map((s) => s.model.close()));
     throw err;
   }
-  const deps: MediaDeps = { blobs: opts.blobs, maxBytes: opts.maxBytes ?? DEFAULT_MODEL_MAX_BYTES };
+  const deps: MediaDeps = {
+    blobs: opts.blobs,
+    maxBytes: opts.maxBytes ?? DEFAULT_MODEL_MAX_BYTES,
+    heatmaps: opts.heatmaps ?? 'anomalous',
+    recent: new Map(),
+  };
   const of = (m: Modality): Served[] => served.filter((s) => s.model.spec.modality === m);
   const stages: ModalityStage[] = [
     audioStage(of('audio'), deps),
@@ -457,6 +507,14 @@ export async function createModelStage(opts: ModelStageOptions): Promise<ModelSt
       return (await deriveDetailed(e)).readings;
     },
     deriveDetailed,
+    heatmapRef: (eventId) => deps.recent.get(eventId)?.ref,
+    heatmapNear(asset, time, maxAgeMs) {
+      let best: StoredHeatmap | undefined;
+      for (const h of deps.recent.values()) {
+        if (h.asset === asset && h.time <= time && time - h.time <= maxAgeMs && (!best || h.time > best.time)) best = h;
+      }
+      return best?.ref;
+    },
     snapshot() {
       return { version: SNAPSHOT_VERSION, sensors: stages[2]!.snapshot() };
     },

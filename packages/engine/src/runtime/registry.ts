@@ -17,6 +17,7 @@ import { createWebhookSink, WebhookSinkParams } from '../sinks/webhook/webhook.t
 import { createInfluxSink, InfluxSinkParams, type InfluxSinkDeps } from '../sinks/influxdb/influxdb.ts';
 import { createElasticsearchSink, ElasticsearchSinkParams } from '../sinks/elasticsearch/elasticsearch.ts';
 import { appendDeadLetterTo } from '../sinks/influxdb/retry.ts';
+import { withSpillDir } from '../sinks/outbox.ts';
 import { EmbeddedStoreParams, openEmbeddedStore, type EmbeddedStore } from '../storage/duckdb-store.ts';
 import { createParquetSink, ParquetSinkParams } from '../sinks/parquet/parquet.ts';
 import { detectorRegistry } from '../../../core/src/detectors/registry.ts';
@@ -48,7 +49,8 @@ export const sourceTypes: Record<string, SourceType> = {
   },
   file: {
     schema: FileSourceParams,
-    create: (id, o, d) => createFileSource(id, { ...(o as FileSourceParams), path: d.dataPath((o as FileSourceParams).path) }),
+    create: (id, o, d) =>
+      createFileSource(id, { ...(o as FileSourceParams), path: d.dataPath((o as FileSourceParams).path) }),
   },
   kafka: {
     schema: KafkaSourceParams,
@@ -59,13 +61,17 @@ export const sourceTypes: Record<string, SourceType> = {
 export const sinkTypes: Record<string, SinkType> = {
   embedded_store: {
     schema: EmbeddedStoreParams,
-    create: async (id, o, d) => openEmbeddedStore(d.dataPath('retimuad.duckdb'), { ...o, id, logger: d.logger.child({ component: id }) }),
+    create: async (id, o, d) =>
+      openEmbeddedStore(d.dataPath('retimuad.duckdb'), { ...o, id, logger: d.logger.child({ component: id }) }),
   },
   jsonl: {
     schema: JsonlSinkParams,
     create: (id, o, d) =>
       Promise.resolve(
-        createJsonlSink({ ...o, path: d.dataPath(String(o['path'])) }, { id, logger: d.logger.child({ component: id }), signal: d.signal }),
+        createJsonlSink(
+          { ...o, path: d.dataPath(String(o['path'])) },
+          { id, logger: d.logger.child({ component: id }), signal: d.signal },
+        ),
       ),
   },
   console: {
@@ -78,15 +84,37 @@ export const sinkTypes: Record<string, SinkType> = {
   },
   webhook: {
     schema: WebhookSinkParams,
-    create: (id, o, d) => Promise.resolve(createWebhookSink(o, { id, logger: d.logger.child({ component: id }), signal: d.signal })),
+    // Every store-like sink gets a durable outbox under data/spill/<id> (survives server outages).
+    create: (id, o, d) =>
+      Promise.resolve(
+        createWebhookSink(
+          withSpillDir(id, o, (p) => d.dataPath(p)),
+          {
+            id,
+            logger: d.logger.child({ component: id }),
+            signal: d.signal,
+            metrics: d.metrics.component(id, 'sink'),
+            metricsRegistry: d.metrics.registry,
+            onDeadLetter: appendDeadLetterTo(d.dataPath('deadletters.jsonl')),
+          },
+        ),
+      ),
   },
   influxdb: {
     schema: InfluxSinkParams,
-    create: (id, o, d) => createInfluxSink(o, { id, ...storeSinkDeps(id, d) }),
+    create: (id, o, d) =>
+      createInfluxSink(
+        withSpillDir(id, o, (p) => d.dataPath(p)),
+        { id, ...storeSinkDeps(id, d) },
+      ),
   },
   elasticsearch: {
     schema: ElasticsearchSinkParams,
-    create: (id, o, d) => createElasticsearchSink(o, { id, ...storeSinkDeps(id, d) }),
+    create: (id, o, d) =>
+      createElasticsearchSink(
+        withSpillDir(id, o, (p) => d.dataPath(p)),
+        { id, ...storeSinkDeps(id, d) },
+      ),
   },
   parquet: {
     schema: ParquetSinkParams,
@@ -103,6 +131,7 @@ function storeSinkDeps(id: string, d: FactoryDeps): Omit<InfluxSinkDeps, 'id'> {
   return {
     logger: d.logger.child({ component: id }),
     metrics: d.metrics.component(id, 'sink'),
+    metricsRegistry: d.metrics.registry,
     signal: d.signal,
     onDeadLetter: appendDeadLetterTo(d.dataPath('deadletters.jsonl')),
   };
@@ -117,5 +146,8 @@ export function componentSchemas(): ComponentSchemas {
 }
 
 export function isEmbeddedStore(s: Sink): s is EmbeddedStore {
-  return typeof (s as Partial<EmbeddedStore>).incidents === 'function' && typeof (s as Partial<EmbeddedStore>).prune === 'function';
+  return (
+    typeof (s as Partial<EmbeddedStore>).incidents === 'function' &&
+    typeof (s as Partial<EmbeddedStore>).prune === 'function'
+  );
 }

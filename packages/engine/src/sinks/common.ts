@@ -7,6 +7,7 @@
  * const p = resolveSinkParams('webhook', WebhookSinkParams, { url: 'http://x/hook' }); // defaults filled
  */
 import type { Static, TObject } from '@sinclair/typebox';
+import type { Registry } from 'prom-client';
 import { Value } from '@sinclair/typebox/value';
 import type { ComponentContext, Sink, SinkRecord } from '../runtime/types.ts';
 
@@ -31,7 +32,10 @@ export class SinkError extends Error {
 
 /** The parts of a ComponentContext a sink uses; `logger` is required, the rest optional for tests. */
 export type SinkDeps = Pick<ComponentContext, 'logger'> &
-  Partial<Pick<ComponentContext, 'id' | 'metrics' | 'signal' | 'clock'>>;
+  Partial<Pick<ComponentContext, 'id' | 'metrics' | 'signal' | 'clock'>> & {
+    /** Prometheus registry for a sink's own gauges (the outbox's `retimuad_outbox_*`). */
+    metricsRegistry?: Registry;
+  };
 
 export function resolveSinkParams<P extends TObject>(sinkType: string, schema: P, raw: unknown): Static<P> {
   const withDefaults = Value.Default(schema, Value.Clone(raw ?? {}));

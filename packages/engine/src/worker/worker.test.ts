@@ -8,8 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KafkaClient } from '../kafka/client.ts';
 import type { DriverGroupJoin, DriverInMessage, KafkaDriver } from '../kafka/driver.ts';
 import { MemorySink, reading, silentLogger, testConfig } from '../runtime/testing.ts';
-import { createDirStateStore } from './state-store.ts';
-import { Worker } from './worker.ts';
+import { createDirStateStore, type PartitionStateStore } from './state-store.ts';
+import { Worker, type CheckpointStep, type WorkerOptions } from './worker.ts';
 
 const TOPIC = 'retimuad.readings';
 
@@ -99,7 +99,13 @@ const values = (n: number, asset: string) =>
     JSON.stringify(reading(i, i % 4 === 3 ? 50 : 1, { id: `${asset}-${i}`, asset, stage: asset })),
   );
 
-async function runOnce(parts: Record<number, string[]>, from: Record<number, number>, stateDir: string, until: number) {
+async function runOnce(
+  parts: Record<number, string[]>,
+  from: Record<number, number>,
+  stateDir: string,
+  until: number,
+  extra: (committed: ReadonlyMap<number, bigint>) => Partial<WorkerOptions> = () => ({}),
+) {
   const committed = new Map<number, bigint>();
   const kafka = new KafkaClient({
     brokers: ['127.0.0.1:9092'],
@@ -118,6 +124,7 @@ async function runOnce(parts: Record<number, string[]>, from: Record<number, num
     store: createDirStateStore(stateDir),
     logger: silentLogger,
     checkpoint_interval_ms: 20,
+    ...extra(committed),
   });
   const running = w.run();
   while (w.processed < until) await new Promise((r) => setTimeout(r, 5));
@@ -160,5 +167,38 @@ describe('Worker', () => {
     ]);
     expect(r.sink.of('deadletter')[0]?.deadLetter.reason).toMatch(/^not JSON/);
     expect(r.committed.get(0)).toBe(5n);
+  });
+
+  it('inside a checkpoint: output first, then every state save, and only then the commits (never ahead of the saved state)', async () => {
+    const steps: CheckpointStep[] = [];
+    const saved = new Map<number, bigint>();
+    const violations: string[] = [];
+    const dirStore = createDirStateStore(join(dir, 'order'));
+    const store: PartitionStateStore = {
+      load: (topic, p) => dirStore.load(topic, p),
+      async save(snap) {
+        const ok = await dirStore.save(snap);
+        saved.set(snap.partition, BigInt(snap.next_offset));
+        return ok;
+      },
+    };
+    await runOnce({ 0: values(40, 'P-1'), 1: values(30, 'P-2') }, {}, '', 70, (committed) => ({
+      store,
+      onCheckpointStep: (step) => {
+        steps.push(step);
+        // A commit beyond the saved state would make a crash skip records the state never saw.
+        for (const [p, off] of committed) {
+          if (off > (saved.get(p) ?? -1n))
+            violations.push(`${step}: partition ${p} committed ${off}, saved ${saved.get(p)}`);
+        }
+      },
+    }));
+    expect(violations).toEqual([]);
+    expect(steps.filter((s) => s === 'offset-committed').length).toBeGreaterThan(0);
+    // Each checkpoint reads output-written, state-saved x n, offset-committed x n (w s…s c…c).
+    const letter = { 'output-written': 'w', 'state-saved': 's', 'offset-committed': 'c' } as const;
+    const text = steps.map((s) => letter[s]).join('');
+    expect(text).toMatch(/^(ws+c+)+w*$/);
+    for (const m of text.matchAll(/w(s+)(c+)/g)) expect(m[1]!.length).toBe(m[2]!.length);
   });
 });

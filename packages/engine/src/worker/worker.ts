@@ -30,6 +30,7 @@ import type { KafkaAssignment, KafkaClient, KafkaRecordIn, KafkaSubscription } f
 import { Processor } from '../runtime/processor.ts';
 import { systemClock, type Clock, type Sink, type SinkRecord } from '../runtime/types.ts';
 import { PARTITION_SNAPSHOT_VERSION, type PartitionStateStore } from './state-store.ts';
+import { decodeReadingFast, NameCache } from './fast-decode.ts';
 
 export interface WorkerOptions {
   kafka: KafkaClient;
@@ -52,12 +53,23 @@ export interface WorkerOptions {
   batch_max?: number;
   /** ... and at least this often (output latency; at-least-once, so flushing early is safe); default 50. */
   flush_interval_ms?: number;
+  /** Decode plain readings through the fast path (fast-decode.ts); default true. The benchmark turns it off for its "before" peer. */
+  fast_decode?: boolean;
   /** Observability hook: assignment changes, restores, checkpoints (the CLI prints them as JSON lines). */
   onStatus?: (status: WorkerStatus) => void;
+  /**
+   * Called at each step boundary inside a checkpoint. A crash test uses it to die exactly there
+   * (see RETIMUAD_WORKER_FAILPOINT in command.ts); it must not throw.
+   */
+  onCheckpointStep?: (step: CheckpointStep) => void;
 }
 
+/** The boundaries inside a checkpoint: output acknowledged, one task's state saved, one task's offset committed. */
+export type CheckpointStep = 'output-written' | 'state-saved' | 'offset-committed';
+
 export type WorkerStatus =
-  | { event: 'assigned'; generation: number; member: string; partitions: string[] }
+  /** join_ms: from joining the group (subscribe) to this assignment; the first one is the join time. */
+  | { event: 'assigned'; generation: number; member: string; partitions: string[]; join_ms: number }
   | { event: 'restored'; task: string; next_offset: string | null }
   | { event: 'checkpoint'; tasks: number; records: number }
   | { event: 'stopped'; processed: number };
@@ -77,11 +89,16 @@ interface Task {
 const MAX_RAW = 8192;
 const taskKey = (topic: string, partition: number) => `${topic}[${partition}]`;
 
+async function* oneByOne(sub: AsyncIterable<KafkaRecordIn>): AsyncIterable<KafkaRecordIn[]> {
+  for await (const r of sub) yield [r];
+}
+
 export class Worker {
   private readonly tasks = new Map<string, Task>();
   private assigned = new Set<string>();
   private generation = -1;
   private member = '';
+  private joinStarted = 0;
   private reassigned = false;
   private sub: KafkaSubscription | undefined;
   private stopping = false;
@@ -91,6 +108,7 @@ export class Worker {
   private lastCheckpoint = 0;
   private readonly clock: Clock;
   private readonly log: Logger;
+  private readonly names = new NameCache();
   processed = 0;
 
   constructor(private readonly o: WorkerOptions) {
@@ -105,6 +123,7 @@ export class Worker {
 
   /** Consumes until stop(); resolves after the final checkpoint. */
   async run(): Promise<void> {
+    this.joinStarted = this.clock.now();
     this.sub = await this.o.kafka.subscribe({
       topics: this.o.topics,
       groupId: this.o.groupId,
@@ -114,12 +133,13 @@ export class Worker {
       onAssignment: (a) => this.onAssignment(a),
     });
     this.lastCheckpoint = this.clock.now();
-    const it = this.sub[Symbol.asyncIterator]();
+    // Batches: every record already fetched at once (one promise per batch, not per record).
+    const it = (this.sub.batches?.(1000) ?? oneByOne(this.sub))[Symbol.asyncIterator]();
     const interval = this.o.checkpoint_interval_ms ?? 1000;
     const everyRecords = this.o.checkpoint_every_records ?? 50_000;
     const batchMax = this.o.batch_max ?? 5000;
     const flushEvery = Math.min(this.o.flush_interval_ms ?? 50, interval);
-    let next: Promise<IteratorResult<KafkaRecordIn>> | undefined;
+    let next: Promise<IteratorResult<KafkaRecordIn[]>> | undefined;
     // One timer per flush period, shared by every record that arrives meanwhile.
     let tick: Promise<undefined> | undefined;
     try {
@@ -130,8 +150,11 @@ export class Worker {
         if (got !== undefined) {
           next = undefined;
           if (got.done === true) break;
-          if (this.reassigned) this.applyAssignment();
-          await this.handle(got.value);
+          for (const rec of got.value) {
+            if (this.reassigned) this.applyAssignment();
+            const starting = this.handle(rec);
+            if (starting !== undefined) await starting;
+          }
           if (this.pendingCount() >= batchMax) await this.flushOutput();
         }
         if (this.clock.now() - this.lastFlush >= flushEvery) await this.flushOutput();
@@ -172,7 +195,13 @@ export class Worker {
     this.assigned = new Set(a.partitions.flatMap((t) => t.partitions.map((p) => taskKey(t.topic, p))));
     this.reassigned = true;
     this.log.info({ generation: a.generation, partitions: this.partitions }, 'partitions assigned');
-    this.o.onStatus?.({ event: 'assigned', generation: a.generation, member: a.memberId, partitions: this.partitions });
+    this.o.onStatus?.({
+      event: 'assigned',
+      generation: a.generation,
+      member: a.memberId,
+      partitions: this.partitions,
+      join_ms: this.clock.now() - this.joinStarted,
+    });
   }
 
   /**
@@ -209,9 +238,17 @@ export class Worker {
     return t;
   }
 
-  private async handle(rec: KafkaRecordIn): Promise<void> {
-    if (!this.assigned.has(taskKey(rec.topic, rec.partition))) return; // fetched before a rebalance took it away
-    const t = this.tasks.get(taskKey(rec.topic, rec.partition)) ?? (await this.task(rec.topic, rec.partition));
+  /** Synchronous for a running task; returns a promise only when the partition's state must be loaded first. */
+  private handle(rec: KafkaRecordIn): Promise<void> | undefined {
+    const k = taskKey(rec.topic, rec.partition);
+    if (!this.assigned.has(k)) return undefined; // fetched before a rebalance took it away
+    const t = this.tasks.get(k);
+    if (t === undefined) return this.task(rec.topic, rec.partition).then((nt) => this.apply(nt, rec));
+    this.apply(t, rec);
+    return undefined;
+  }
+
+  private apply(t: Task, rec: KafkaRecordIn): void {
     if (t.next !== undefined && rec.offset < t.next) return; // already in the restored state
     if (t.next !== undefined && rec.offset > t.next) {
       this.log.warn(
@@ -219,21 +256,25 @@ export class Worker {
         'offset gap',
       );
     }
-    const where = `kafka ${rec.topic}[${rec.partition}]@${rec.offset}`;
+    // Only dead letters need it: built lazily, off the hot path.
+    const where = () => `kafka ${rec.topic}[${rec.partition}]@${rec.offset}`;
     let raw: unknown;
     try {
       raw = JSON.parse(rec.value.toString('utf8'));
     } catch (err) {
-      this.deadLetter(t, rec, where, `not JSON: ${(err as Error).message}`);
+      this.deadLetter(t, rec, where(), `not JSON: ${(err as Error).message}`);
       raw = undefined;
     }
     if (raw !== undefined) {
-      const r = decodeEvent(raw, {
+      const opts = {
         now: rec.timestamp_ms,
         source: 'kafka',
         ...(this.o.site === undefined ? {} : { site: this.o.site }),
-      });
-      if (!r.ok) this.deadLetter(t, rec, where, r.reason);
+      };
+      // Plain readings skip most schema work (fast-decode.ts); anything else, or any doubt, takes decodeEvent.
+      const fast = this.o.fast_decode === false ? undefined : decodeReadingFast(raw, opts, this.names);
+      const r = fast !== undefined ? ({ ok: true, event: fast } as const) : decodeEvent(raw, opts);
+      if (!r.ok) this.deadLetter(t, rec, where(), r.reason);
       else {
         t.processor.process(r.event, t.pending);
         const time = t.processor.eventTime;
@@ -292,6 +333,7 @@ export class Worker {
     const records = this.sinceCheckpoint;
     this.sinceCheckpoint = 0;
     await this.flushOutput();
+    this.o.onCheckpointStep?.('output-written');
     const moved = [...this.tasks.values()].filter((t) => t.uncommitted !== undefined && t.next !== undefined);
     for (const t of moved) {
       await this.o.store.save({
@@ -304,6 +346,7 @@ export class Worker {
         member: this.member,
         processor: t.processor.snapshot(),
       });
+      this.o.onCheckpointStep?.('state-saved');
     }
     for (const t of moved) {
       const rec = t.uncommitted!;
@@ -315,6 +358,7 @@ export class Worker {
         // owner skips what we processed.
         this.log.warn({ err, task: taskKey(t.topic, t.partition) }, 'offset commit failed');
       }
+      this.o.onCheckpointStep?.('offset-committed');
     }
     if (moved.length > 0) this.o.onStatus?.({ event: 'checkpoint', tasks: moved.length, records });
   }

@@ -2,7 +2,9 @@
  * One incident with all of its evidence side by side: the signal excerpt (incident period
  * shaded, anomalies marked), the log lines around it (escaped, highlighted) with their
  * templates, the audio clip with playback and a spectrogram computed here from the WAV, the
- * camera frame with a heat map of what changed since an earlier frame of the same camera.
+ * camera frame with a heat map of what changed since an earlier frame of the same camera, and
+ * the image model's own heat map (its reconstruction error over the frame) when the evidence
+ * carries one (`detail.heatmap_ref`).
  * Below: acknowledge, comment and resolve, and the timeline of who did what when.
  *
  * When the incident's own assets have no clip or frame, media of assets in the same process
@@ -21,6 +23,7 @@ import { decodeWav, heatColour, spectrogram } from '../dsp.ts';
 import { fmtDuration, fmtTime, fmtValue } from '../format.ts';
 import { h, mount } from '../h.ts';
 import { diffHeat } from '../imagediff.ts';
+import { modelHeatmap } from '../heatmaps.ts';
 import { onLive } from '../live.ts';
 import { columns, upsert } from '../series.ts';
 import { canAct, session } from '../session.ts';
@@ -584,11 +587,24 @@ async function showImage(el: HTMLElement, inc: Incident, frames: StoredMedia[], 
       );
     }
   }
+  const hm = modelHeatmap(inc.evidence);
+  const model = hm
+    ? h(
+        'figure',
+        { class: 'model-heatmap' },
+        h('img', { src: blobUrl(hm.sha256), alt: `model heat map of ${hm.asset} at ${fmtTime(hm.time)}` }),
+        h(
+          'figcaption',
+          null,
+          `image model heat map: where it fails to reconstruct ${hm.asset} · ${fmtTime(hm.time)} (on ${hm.detector})`,
+        ),
+      )
+    : null;
   mount(
     el,
     title,
     related ? h('p', { class: 'muted' }, 'Same stage as the incident (no camera of its own assets).') : null,
-    h('div', { class: 'frames' }, figure, heat),
+    h('div', { class: 'frames' }, figure, heat, model),
   );
   el.dataset['ready'] = '1';
 }

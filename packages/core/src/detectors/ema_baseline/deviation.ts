@@ -41,16 +41,17 @@ export function judgeDeviation(
   const z = zOf(value, center, spread);
   const counted = p.direction === 'both' || (p.direction === 'up' ? z > 0 : z < 0);
   const az = counted ? Math.abs(z) : 0;
-  if (az >= p.threshold_z) report(p, value, center, spread, baseline, spanSecs, out, labels, z, az);
+  if (az >= p.threshold_z) reportDeviation(p, value, center, spread, baseline, spanSecs, out, labels, z, az);
   return az === Infinity ? 1 : squash(az, p.threshold_z);
 }
 
 /**
  * Builds and sends the finding. Out of line on purpose: it keeps judgeDeviation (and the steps
  * that call it) small enough for V8 to inline into the runtime's loop, which is worth ~10-20%
- * per update; the common no-finding path allocates nothing.
+ * per update; the common no-finding path allocates nothing. Exported for steps that compute z
+ * inline (sma_baseline) and call this only when |z| reaches the threshold.
  */
-function report(
+export function reportDeviation(
   p: DeviationParams,
   value: number,
   center: number,

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveParams } from '../params.ts';
 import { emaBaseline, EmaBaselineState } from '../ema_baseline/index.ts';
 import { smaBaseline, SmaBaselineState } from '../sma_baseline/index.ts';
+import { thresholdDuration, ThresholdDurationState } from '../threshold_duration/index.ts';
 import { rollingZScore } from './index.ts';
 import { SlidingWindowSchema, windowInit } from './window.ts';
 
@@ -34,5 +35,11 @@ describe('state objects do not share a V8 hidden-class chain with their schema',
     const s = smaBaseline.init(resolveParams(smaBaseline, {}));
     expect(Object.keys(s).sort()).toEqual(Object.keys(SmaBaselineState.properties).sort());
     expect(firstKey(s)).not.toBe(firstKey(SmaBaselineState.properties));
+  });
+
+  it('threshold_duration', () => {
+    const s = thresholdDuration.init(resolveParams(thresholdDuration, { high: 40 }));
+    expect(Object.keys(s).sort()).toEqual(Object.keys(ThresholdDurationState.properties).sort());
+    expect(firstKey(s)).not.toBe(firstKey(ThresholdDurationState.properties));
   });
 });

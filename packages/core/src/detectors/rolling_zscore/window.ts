@@ -46,13 +46,30 @@ export type SlidingWindow = Static<typeof SlidingWindowSchema>;
 const INITIAL_TIMED_CAPACITY = 16;
 
 /**
- * A packed array of `n` zeros. Not `new Array(n).fill(0)`: that array stays HOLEY in V8, and a
- * load from a holey array that may yield undefined (`vals[i] ?? 0`) boxes each double it reads.
+ * Zeros stored as raw doubles, the source of every window array (see zeros). Grown to the largest
+ * capacity asked for, which is bounded by max_points / window_points.
+ */
+let zeroTemplate: number[] = [0.5];
+zeroTemplate.pop();
+
+/**
+ * A packed array of `n` zeros that V8 stores as raw doubles from the start, made in one
+ * allocation (a slice of zeroTemplate). Not `new Array(n).fill(0)`: that array stays HOLEY, and
+ * a load from a holey array that may yield undefined (`vals[i] ?? 0`) boxes each double it reads.
+ * And not `n` pushes of 0 into `[]`: that reallocates the backing store as it grows and holds
+ * small integers, so the first value stored converts (reallocates and copies) it again, at every
+ * growth of a time window. With 10,000 fresh keys that garbage (and copying it through the young
+ * generation) was over a third of an update's cost.
  */
 function zeros(n: number): number[] {
-  const a: number[] = [];
-  for (let i = 0; i < n; i++) a.push(0);
-  return a;
+  if (zeroTemplate.length < n) {
+    // `[0.5]` then pop: kinds only ever generalise, so the array keeps double elements.
+    const t: number[] = [0.5];
+    t.pop();
+    for (let i = 0; i < n; i++) t.push(0);
+    zeroTemplate = t;
+  }
+  return zeroTemplate.slice(0, n);
 }
 
 export function windowInit(capacity: number, timed: boolean): SlidingWindow {
@@ -140,7 +157,24 @@ export function windowAppend(w: SlidingWindow, o: TimedValue, maxCapacity: numbe
   const cap = vals.length;
   const n = w.len - 1;
   if (n + 1 !== cap || cap < maxCapacity || cap < 2) {
-    windowPush(w, o.time, o.value, maxCapacity);
+    if (n + 1 === cap) {
+      // Full: grow (time windows) or evict first. Rare, out of line.
+      appendGeneral(w, o, maxCapacity);
+      return;
+    }
+    // Room left (warm-up, and the steady state of a time window below its cap): windowPush's
+    // append, inline. The same statements, so the same bits.
+    const x = o.value;
+    let idx = w.head + n + 1;
+    if (idx >= cap) idx -= cap;
+    vals[idx] = x;
+    if (w.times.length > 0) w.times[idx] = o.time;
+    const len = n + 2;
+    w.len = len;
+    const d = x - w.mean;
+    const mean = w.mean + d / len;
+    w.mean = mean;
+    w.m2 += d * (x - mean);
     return;
   }
   const x = o.value;
@@ -169,6 +203,28 @@ export function windowAppend(w: SlidingWindow, o: TimedValue, maxCapacity: numbe
   w.m2 = m2 + d * (x - mean);
   w.mean = mean;
   w.len = cap;
+}
+
+/**
+ * windowPush reading the observation (time windows below their cap, warm-up, tiny windows): the
+ * same statements, so the same bits, but no double crosses a call boundary. Calling windowPush
+ * here boxed o.time and o.value in fresh HeapNumbers on every update of a time window.
+ */
+function appendGeneral(w: SlidingWindow, o: TimedValue, maxCapacity: number): void {
+  if (w.len === w.vals.length) {
+    if (w.vals.length < maxCapacity) grow(w, Math.min(maxCapacity, Math.max(1, w.vals.length * 2)));
+    else windowShift(w);
+  }
+  const x = o.value;
+  const cap = w.vals.length;
+  let idx = w.head + w.len;
+  if (idx >= cap) idx -= cap;
+  w.vals[idx] = x;
+  if (w.times.length > 0) w.times[idx] = o.time;
+  w.len++;
+  const d = x - w.mean;
+  w.mean += d / w.len;
+  w.m2 += d * (x - w.mean);
 }
 
 /** Sample variance (n − 1); 0 with fewer than two values. */

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { resolveParams } from '../params.ts';
-import { squash, type Observation } from '../contract.ts';
+import { NO_FINDINGS, squash, type Observation } from '../contract.ts';
 import { collectFindings, DEFAULT_LABELS, describeConformance, scalarObservations } from '../../testing/conformance.ts';
 import { smaBaseline, type SmaBaselineParams, SmaBaselineState } from './index.ts';
-import { MEAN_ABS_DEV_TO_SIGMA, zOf } from '../ema_baseline/deviation.ts';
+import { judgeDeviation, MEAN_ABS_DEV_TO_SIGMA, zOf } from '../ema_baseline/deviation.ts';
 
 /** Keeps min_points within what the window can hold (otherwise init rejects the params). */
 const fitWarmUp = <T extends { min_points: number; window_points: number; window_secs?: number; max_points?: number }>(
@@ -125,6 +125,48 @@ describe('sma_baseline behaviour', () => {
         });
       }),
       { numRuns: 100 },
+    );
+  });
+});
+
+describe('sma_baseline hot path', () => {
+  // step computes z and the score inline (a call V8 does not inline boxes its doubles); they must
+  // be judgeDeviation's, bit for bit, for every direction and clipping (count windows, whose
+  // state before the step is the window the value is judged against).
+  it('scores exactly as judgeDeviation does from the state before the step', () => {
+    const paramsArb = fc
+      .record({
+        window_points: fc.integer({ min: 1, max: 10 }),
+        window_secs: fc.constant(0),
+        max_points: fc.integer({ min: 1, max: 12 }),
+        min_points: fc.integer({ min: 1, max: 5 }),
+        spread_half_life_points: fc.double({ min: 0.3, max: 50, noNaN: true }),
+        threshold_z: fc.double({ min: 0.1, max: 8, noNaN: true }),
+        clip_z: fc.constantFrom(0, 1, 5),
+        min_spread: fc.constantFrom(0, 0.5),
+        direction: fc.constantFrom('both' as const, 'up' as const, 'down' as const),
+      })
+      .map(fitWarmUp);
+    const values = fc.oneof(fc.double({ min: -100, max: 100, noNaN: true }), fc.integer({ min: -3, max: 3 }));
+    fc.assert(
+      fc.property(paramsArb, scalarObservations({ values, maxLength: 60 }), (raw, xs) => {
+        const p = resolveParams(smaBaseline, raw);
+        const s = smaBaseline.init(p);
+        for (const x of xs) {
+          const before = structuredClone(s);
+          const got = smaBaseline.step(p, s, x, NO_FINDINGS, DEFAULT_LABELS);
+          const w = before.w;
+          if (w.len >= p.min_points && w.len > 0) {
+            const spread = Math.max(
+              before.devWeight > 0 ? (MEAN_ABS_DEV_TO_SIGMA * before.dev) / before.devWeight : 0,
+              p.min_spread,
+            );
+            const want = judgeDeviation(p, x.value, w.mean, spread, 'moving average', 0, NO_FINDINGS, DEFAULT_LABELS);
+            expect(Object.is(got, want)).toBe(true);
+          } else if (w.len === 0) expect(got).toBeNull();
+        }
+      }),
+      { numRuns: 150 },
     );
   });
 });

@@ -12,14 +12,14 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { DetectorDef, Observation } from '../contract.ts';
-import { judgeDeviation, MEAN_ABS_DEV_TO_SIGMA } from '../ema_baseline/deviation.ts';
+import { MEAN_ABS_DEV_TO_SIGMA, reportDeviation } from '../ema_baseline/deviation.ts';
 import { Direction } from '../ema_baseline/index.ts';
 import {
   checkWarmUp,
   warmUpProblems,
-  windowEvictUpTo,
+  windowAppend,
+  windowEvictBefore,
   windowInit,
-  windowPush,
   SlidingWindowSchema,
 } from '../rolling_zscore/window.ts';
 
@@ -90,6 +90,21 @@ export const SmaBaselineState = Type.Object(
 );
 export type SmaBaselineState = Static<typeof SmaBaselineState>;
 
+/** Below this (relative to the average's magnitude) a spread is treated as zero, as in zOf. */
+const ZERO_SPREAD = 1e-9;
+
+/**
+ * The point the window learns (the value, clipped): one object reused for every update, so the
+ * value reaches windowAppend without being boxed. A class, not a literal, so its hidden class is
+ * its own (no other object's fields can turn its numbers into tagged fields, whose every store
+ * would allocate); the fields start as non-integers so V8 represents them as doubles.
+ */
+class LearnedPoint {
+  time = 0.5;
+  value = 0.5;
+}
+const learned = new LearnedPoint();
+
 // One-entry cache of the spread's smoothing factor: expm1 per update is a large share of the
 // update budget and a config's half-life never changes. Same expression, so the same bits.
 let cachedHalfLife = Number.NaN;
@@ -120,17 +135,40 @@ export const smaBaseline: DetectorDef<typeof SmaBaselineParams, SmaBaselineState
     return { w: windowInit(timed ? p.max_points : p.window_points, timed), dev: 0, devWeight: 0 };
   },
   step(p, s, x, out, labels) {
+    // The hot path makes no call that takes or returns a double unless V8 inlines it (a called
+    // function boxes them in fresh HeapNumbers): z is computed here as judgeDeviation does, the
+    // finding is built out of line, and the (maybe clipped) value reaches the window through a
+    // reused object rather than as an argument.
     const w = s.w;
     const timed = p.window_secs > 0;
-    if (timed) windowEvictUpTo(w, x.time - p.window_secs * 1000);
+    if (timed) windowEvictBefore(w, x, p);
     let score: number | null = null;
     let v = x.value;
     if (w.len > 0) {
       const center = w.mean;
       const spread = Math.max(s.devWeight > 0 ? (MEAN_ABS_DEV_TO_SIGMA * s.dev) / s.devWeight : 0, p.min_spread);
-      const warm = w.len >= p.min_points;
-      if (warm) {
-        score = judgeDeviation(p, v, center, spread, timed ? 'average' : 'moving average', p.window_secs, out, labels);
+      if (w.len >= p.min_points) {
+        // zOf(v, center, spread), written out.
+        const dev = v - center;
+        const tol = ZERO_SPREAD * Math.max(1, Math.abs(center));
+        const z = spread > tol ? dev / spread : Math.abs(dev) <= tol ? 0 : dev > 0 ? Infinity : -Infinity;
+        const counted = p.direction === 'both' || (p.direction === 'up' ? z > 0 : z < 0);
+        const az = counted ? Math.abs(z) : 0;
+        if (az >= p.threshold_z)
+          reportDeviation(
+            p,
+            v,
+            center,
+            spread,
+            timed ? 'average' : 'moving average',
+            p.window_secs,
+            out,
+            labels,
+            z,
+            az,
+          );
+        // squash(az, threshold_z), written out.
+        score = az === Infinity ? 1 : az > 0 ? az / (az + p.threshold_z) : 0;
         if (p.clip_z > 0 && spread > 0) {
           const lim = p.clip_z * spread;
           v = v > center + lim ? center + lim : v < center - lim ? center - lim : v;
@@ -140,7 +178,9 @@ export const smaBaseline: DetectorDef<typeof SmaBaselineParams, SmaBaselineState
       s.dev += alpha * (Math.abs(v - center) - s.dev);
       s.devWeight += alpha * (1 - s.devWeight);
     }
-    windowPush(w, x.time, v, timed ? p.max_points : p.window_points);
+    learned.time = x.time;
+    learned.value = v;
+    windowAppend(w, learned, timed ? p.max_points : p.window_points);
     return score;
   },
 };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { resolveParams, ParamError } from '../params.ts';
-import type { Observation } from '../contract.ts';
+import { NO_FINDINGS, squash, type Observation } from '../contract.ts';
 import { collectFindings, DEFAULT_LABELS, describeConformance, scalarObservations } from '../../testing/conformance.ts';
 import { thresholdDuration, type ThresholdDurationParams, ThresholdDurationState } from './index.ts';
 
@@ -167,6 +167,48 @@ describe('threshold_duration behaviour', () => {
         },
       ),
       { numRuns: 200 },
+    );
+  });
+});
+
+describe('threshold_duration score', () => {
+  /** The documented score, from the state after the step, written with squash (the hot path writes it out inline). */
+  function documentedScore(p: ThresholdDurationParams, s: ThresholdDurationState, now: number): number {
+    if (s.side === 0) return 0;
+    const limit = s.side > 0 ? (p.high ?? 0) : (p.low ?? 0);
+    const held = Math.max(0, now - s.since);
+    const dur = p.duration_secs * 1000;
+    const half = p.excess_half > 0 ? p.excess_half : Math.max(p.hysteresis, 0.1 * Math.abs(limit), 1e-9);
+    const far = squash(Math.max(0, s.side > 0 ? s.last - limit : limit - s.last), half);
+    if (!s.alerted) return 0.5 * (0.2 + 0.8 * (dur > 0 ? held / dur : 1)) * (0.5 + 0.5 * far);
+    return 0.5 + 0.25 * far + 0.25 * squash(held - dur, Math.max(dur, 1000));
+  }
+
+  it('is the documented formula, bit for bit, from step and from tick', () => {
+    const paramsArb = fc.record({
+      high: fc.integer({ min: 0, max: 3 }),
+      low: fc.integer({ min: -3, max: -1 }),
+      duration_secs: fc.constantFrom(0, 1, 5, 30),
+      hysteresis: fc.constantFrom(0, 0.5, 2),
+      excess_half: fc.constantFrom(0, 0.7),
+    });
+    fc.assert(
+      fc.property(
+        paramsArb,
+        scalarObservations({ values: fc.double({ min: -6, max: 6, noNaN: true }), maxLength: 80 }),
+        (raw, xs) => {
+          const p = resolveParams(thresholdDuration, raw);
+          const s = thresholdDuration.init(p);
+          for (const x of xs) {
+            const got = thresholdDuration.step(p, s, x, NO_FINDINGS, DEFAULT_LABELS);
+            expect(Object.is(got, documentedScore(p, s, x.time))).toBe(true);
+            const later = x.time + 2500;
+            const ticked = thresholdDuration.tick!(p, s, later, NO_FINDINGS, DEFAULT_LABELS);
+            expect(Object.is(ticked, documentedScore(p, s, later))).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 150 },
     );
   });
 });

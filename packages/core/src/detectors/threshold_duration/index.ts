@@ -17,7 +17,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import {
   fmt,
-  squash,
   type DetectorDef,
   type FindingSink,
   type Observation,
@@ -55,15 +54,19 @@ export const ThresholdDurationParams = Type.Object(
 );
 export type ThresholdDurationParams = Static<typeof ThresholdDurationParams>;
 
+// Listed in a different order from the keys of init's object ON PURPOSE (see the note on
+// SlidingWindowSchema in ../rolling_zscore/window.ts): in state order this schema's `properties`
+// object would share V8 hidden classes with the state and could make since, peak and last tagged
+// fields that allocate a HeapNumber on every store. See ../rolling_zscore/stateShapes.test.ts.
 export const ThresholdDurationState = Type.Object(
   {
+    last: Type.Number({ description: 'Last value seen (tick needs it).' }),
     side: Type.Union([Type.Literal(-1), Type.Literal(0), Type.Literal(1)], {
       description: '1 above high, -1 below low, 0 inside.',
     }),
     since: Type.Number({ description: 'When the current excursion started (event time, ms); 0 when inside.' }),
     alerted: Type.Boolean({ description: 'Whether the current excursion has already raised its finding.' }),
     peak: Type.Number({ description: 'Largest excess beyond the limit in this excursion.' }),
-    last: Type.Number({ description: 'Last value seen (tick needs it).' }),
     seen: Type.Boolean({ description: 'Whether any value was seen.' }),
   },
   { additionalProperties: false },
@@ -83,7 +86,12 @@ const excessOf = (p: ThresholdDurationParams, side: number, x: number): number =
   side > 0 ? x - limitOf(p, side) : limitOf(p, side) - x;
 const unitText = (l: StepLabels): string => (l.unit ? ` ${l.unit}` : '');
 
-/** Raises the finding once the excursion has lasted the duration, and returns the score at `now`. */
+/**
+ * Raises the finding once the excursion has lasted the duration, and returns the score at `now`.
+ * The common path (no finding due) is kept small enough for V8 to inline into step: a call it
+ * does not inline boxes its double argument and result in fresh HeapNumbers, which cost about a
+ * quarter of an update. The finding itself is built out of line, in raise().
+ */
 function evaluate(
   p: ThresholdDurationParams,
   s: ThresholdDurationState,
@@ -92,23 +100,39 @@ function evaluate(
   labels: StepLabels,
 ): number {
   if (s.side === 0) return 0;
-  const limit = limitOf(p, s.side);
   const held = Math.max(0, now - s.since);
   const dur = p.duration_secs * 1000;
-  if (!s.alerted && held >= dur) {
-    s.alerted = true;
-    const op = s.side > 0 ? '>' : '<';
-    out.finding({
-      severity: p.severity,
-      reason: `${labels.metric} ${fmt(s.last)}${unitText(labels)} ${op} ${fmt(limit)} for ${fmt(held / 1000)} s`,
-      detail: { value: s.last, limit, held_secs: held / 1000, peak_excess: s.peak },
-    });
-  }
+  if (!s.alerted && held >= dur) raise(p, s, now, out, labels);
+  const limit = s.side > 0 ? (p.high ?? 0) : (p.low ?? 0);
   const half = p.excess_half > 0 ? p.excess_half : Math.max(p.hysteresis, 0.1 * Math.abs(limit), 1e-9);
-  const far = squash(Math.max(0, excessOf(p, s.side, s.last)), half);
+  // excessOf and squash, written out (same expressions, so the same bits).
+  const excess = s.side > 0 ? s.last - limit : limit - s.last;
+  const e = excess > 0 ? excess : 0;
+  const far = e > 0 ? e / (e + half) : 0;
   // Any active excursion scores above 0 (even at its first point), and below 0.5 until it is due.
   if (!s.alerted) return 0.5 * (0.2 + 0.8 * (dur > 0 ? held / dur : 1)) * (0.5 + 0.5 * far);
-  return 0.5 + 0.25 * far + 0.25 * squash(held - dur, Math.max(dur, 1000));
+  const over = held - dur;
+  const overHalf = Math.max(dur, 1000);
+  return 0.5 + 0.25 * far + 0.25 * (over > 0 ? over / (over + overHalf) : 0);
+}
+
+/** The finding for an excursion that has lasted the duration (once per excursion). */
+function raise(
+  p: ThresholdDurationParams,
+  s: ThresholdDurationState,
+  now: number,
+  out: FindingSink,
+  labels: StepLabels,
+): void {
+  const limit = limitOf(p, s.side);
+  const held = Math.max(0, now - s.since);
+  s.alerted = true;
+  const op = s.side > 0 ? '>' : '<';
+  out.finding({
+    severity: p.severity,
+    reason: `${labels.metric} ${fmt(s.last)}${unitText(labels)} ${op} ${fmt(limit)} for ${fmt(held / 1000)} s`,
+    detail: { value: s.last, limit, held_secs: held / 1000, peak_excess: s.peak },
+  });
 }
 
 function clear(

@@ -1,4 +1,7 @@
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DeadLetter } from '../../runtime/types.ts';
@@ -155,5 +158,39 @@ describe('elasticsearch sink per-item handling (scripted server)', () => {
     expect(sink.stats()).toMatchObject({ indexed: 2, rejected: 1, conflicts: 1, retries: 1 });
     expect(bodies[0]).toContain('"version":1,"version_type":"external"');
     await sink.close();
+  });
+
+  it('with spill_dir, keeps documents through 503s and indexes each once the server answers', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'es-outbox-'));
+    try {
+      let failing = 3;
+      bulkAnswers.push(
+        ...Array.from({ length: 3 }, () => (l: string[]) => {
+          failing--;
+          return { errors: true, items: l.filter((_, i) => i % 2 === 0).map(() => ({ index: { status: 503 } })) };
+        }),
+      );
+      const sink = await createElasticsearchSink(
+        {
+          url,
+          max_retries: 0,
+          backoff_initial_ms: 1,
+          backoff_max_ms: 2,
+          spill_dir: dir,
+          retry_initial_backoff_ms: 1,
+          retry_max_backoff_ms: 5,
+        },
+        { logger: memoryLogger().logger },
+      );
+      for (let i = 0; i < 4; i++) await sink.write([{ type: 'event', event: { ...log, id: `l-${i}` } }]);
+      await sink.close();
+      expect(failing).toBe(0);
+      expect(sink.stats()).toMatchObject({ indexed: 4, outbox: { delivered: 4, dropped: 0, spilledEvents: 0 } });
+      // The bodies after the three refused ones carry each document exactly once, in order.
+      const ids = bodies.slice(3).flatMap((b) => [...b.matchAll(/"_id":"(l-\d)"/g)].map((m) => m[1]));
+      expect(ids).toEqual(['l-0', 'l-1', 'l-2', 'l-3']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -15,6 +15,11 @@
  * After the runtime's shutdown signal a request gets one attempt and no retries (the last flush
  * comes after that signal).
  *
+ * With `spill_dir` set, writes go through the durable outbox (`../outbox.ts`): write() queues the
+ * documents (memory, spilled to disk when full or while the server is down) and a background
+ * deliverer sends them in order, retrying forever with back-off; a restart resumes what was
+ * spilled. Re-sending is harmless: documents have stable `_id`s, incidents external versions.
+ *
  * Credentials never sit in the config: `username` + `password_env`/`password_file` (Basic), or
  * `api_key_env`/`api_key_file` (`Authorization: ApiKey …`).
  *
@@ -25,6 +30,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { DeadLetter, Sink, SinkRecord, SinkRecordType } from '../../runtime/types.ts';
 import { resolveSinkParams, trackedWrites, type SinkDeps } from '../common.ts';
+import { OutboxParamProps, openOutbox, type OutboxStats } from '../outbox.ts';
 import { backoffDelay, describeFetchError, readSecret, retryableStatus, sleep } from '../influxdb/retry.ts';
 import { toEsDoc, type EsDoc } from './documents.ts';
 import { ES_KINDS, esIndexTemplate } from './schema.ts';
@@ -84,6 +90,7 @@ export const ElasticsearchSinkParams = Type.Object(
       description: 'Delay before the first retry; doubles each retry.',
     }),
     backoff_max_ms: Type.Integer({ minimum: 0, default: 15_000, description: 'Upper bound of any one delay.' }),
+    ...OutboxParamProps,
   },
   { additionalProperties: false },
 );
@@ -110,7 +117,14 @@ export interface EsSinkDeps extends SinkDeps {
 }
 
 export interface ElasticsearchSink extends Sink {
-  stats(): { indexed: number; rejected: number; conflicts: number; requests: number; retries: number };
+  stats(): {
+    indexed: number;
+    rejected: number;
+    conflicts: number;
+    requests: number;
+    retries: number;
+    outbox?: OutboxStats;
+  };
   /** Resolves once the templates are installed (or immediately when install_templates is false). */
   ready(): Promise<void>;
 }
@@ -315,13 +329,20 @@ export async function createElasticsearchSink(raw: unknown, deps: EsSinkDeps): P
     }
   }
 
-  async function writeAll(batch: readonly SinkRecord[]): Promise<void> {
+  function toDocs(batch: readonly SinkRecord[]): EsDoc[] {
+    const docs: EsDoc[] = [];
+    for (const rec of batch) {
+      const d = toEsDoc(rec, params.index_prefix);
+      if (d !== undefined) docs.push(d);
+    }
+    return docs;
+  }
+
+  async function writeDocs(all: readonly EsDoc[]): Promise<void> {
     // Of several revisions of one incident in a batch only the newest matters (and order within a _bulk is not a promise to rely on).
     const docs: EsDoc[] = [];
     const incidents = new Map<string, EsDoc>();
-    for (const rec of batch) {
-      const d = toEsDoc(rec, params.index_prefix);
-      if (d === undefined) continue;
+    for (const d of all) {
       if (d.version === undefined) docs.push(d);
       else if ((incidents.get(d.id)?.version ?? -1) < d.version) incidents.set(d.id, d);
     }
@@ -350,12 +371,64 @@ export async function createElasticsearchSink(raw: unknown, deps: EsSinkDeps): P
       log.warn({ problem: (err as Error).message }, 'elasticsearch templates not installed yet'),
     );
 
+  if (params.spill_dir !== undefined) {
+    const spillDir = params.spill_dir;
+    const outbox = await openOutbox<EsDoc>(
+      { ...params, spill_dir: spillDir },
+      {
+        id,
+        logger: log,
+        deliver: writeDocs,
+        // After an outage, bigger _bulk requests catch up several times faster than 1000-document ones
+        // (measured: 2000 documents in 3.3 s, 300 in 1.2-1.4 s on the test node).
+        deliverMaxEvents: 5000,
+        abortDelivery: () => closing.abort(),
+        onDeadLetter: async (docs, reason) => {
+          const now = deps.clock?.now() ?? Date.now();
+          for (const d of docs)
+            await deps.onDeadLetter?.({
+              id: `${id}-${now}-${dlSeq++}`,
+              time: now,
+              component: id,
+              where: `elasticsearch outbox ${spillDir} ${d.index}/${d.id}`,
+              reason,
+              raw: JSON.stringify(d.doc).slice(0, 8192),
+            });
+        },
+        ...(deps.metrics !== undefined ? { metrics: deps.metrics } : {}),
+        ...(deps.metricsRegistry !== undefined ? { registry: deps.metricsRegistry } : {}),
+        random,
+      },
+    );
+    let closed = false;
+    return {
+      id,
+      accepts: ACCEPTS,
+      ready,
+      stats: () => ({ ...counts, outbox: outbox.stats() }),
+      write(batch) {
+        if (closed) return Promise.reject(new EsSinkError('E_ES_CLOSED', `elasticsearch sink ${id} is closed`));
+        return outbox.write(toDocs(batch));
+      },
+      async close() {
+        if (closed) return;
+        closed = true;
+        await outbox.close();
+        closing.abort();
+      },
+    };
+  }
+
   return {
     id,
     accepts: ACCEPTS,
     ready,
     stats: () => ({ ...counts }),
-    ...trackedWrites(writeAll, closing, () => new EsSinkError('E_ES_CLOSED', `elasticsearch sink ${id} is closed`)),
+    ...trackedWrites(
+      (batch) => writeDocs(toDocs(batch)),
+      closing,
+      () => new EsSinkError('E_ES_CLOSED', `elasticsearch sink ${id} is closed`),
+    ),
   };
 }
 

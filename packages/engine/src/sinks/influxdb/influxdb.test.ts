@@ -1,4 +1,7 @@
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DeadLetter } from '../../runtime/types.ts';
@@ -148,5 +151,38 @@ describe('influxdb sink (scripted server)', () => {
     await w;
     expect(sink.stats().written).toBe(2);
     await expect(sink.write(readingRecords(1, T0))).rejects.toMatchObject({ code: 'E_INFLUX_CLOSED' });
+  });
+
+  it('with spill_dir, write() only queues; lines outlive a down server and a restart, in order', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'influx-outbox-'));
+    try {
+      const outbox = { spill_dir: dir, retry_initial_backoff_ms: 1, retry_max_backoff_ms: 5, drain_timeout_ms: 200 };
+      fallback = 503; // down
+      const first = await createInfluxSink(
+        { url, max_retries: 0, ...fast, ...outbox },
+        { logger: memoryLogger().logger },
+      );
+      const recs = readingRecords(35, T0, { metric: 'outbox_probe' });
+      await first.write(recs.slice(0, 30)); // resolves although nothing was written
+      await first.close(); // down: spilled for the next start
+      expect(first.stats().outbox).toMatchObject({ delivered: 0, spilledEvents: 30, buffered: 0 });
+      // A request the closing sink aborted may still reach the server a moment later: let it land
+      // (answered 503) before counting this test's deliveries.
+      await new Promise((r) => setTimeout(r, 100));
+      fallback = 204; // back
+      requests = [];
+      const second = await createInfluxSink(
+        { url, max_retries: 0, ...fast, ...outbox },
+        { logger: memoryLogger().logger },
+      );
+      await second.write(recs.slice(30));
+      await second.close();
+      expect(second.stats().outbox).toMatchObject({ recovered: 30, delivered: 35, spilledEvents: 0, dropped: 0 });
+      // Only this test's lines: an earlier test's sink may still be retrying against the same server.
+      const lines = requests.flatMap((r) => r.body.split('\n')).filter((l) => l.includes('outbox_probe'));
+      expect(lines.map((l) => /value=([\d.]+)/.exec(l)?.[1])).toEqual(recs.map((_, i) => String(i * 0.5)));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -21,6 +21,11 @@
  * Once the runtime's shutdown signal fires, a request still gets its one attempt (the last flush
  * comes after that signal) but no retries: what fails then is spilled to disk, not waited for.
  *
+ * With `spill_dir` set, writes go through the durable outbox (`../outbox.ts`): write() queues the
+ * line-protocol lines (memory, spilled to disk when full or while the server is down) and a
+ * background deliverer sends them in order, retrying forever with back-off, so an outage of any
+ * length within `max_spill_bytes` loses nothing; a restart resumes what was spilled.
+ *
  * @example
  * const sink = await createInfluxSink({ url: 'http://127.0.0.1:8086', database: 'retimuad', create_database: true }, { logger });
  * await sink.write([{ type: 'event', event: reading }]); // → readings,asset=P-101,… value=41.2 1700000000000
@@ -29,6 +34,7 @@ import { gzipSync } from 'node:zlib';
 import { Type, type Static } from '@sinclair/typebox';
 import type { DeadLetter, Sink, SinkRecord, SinkRecordType } from '../../runtime/types.ts';
 import { resolveSinkParams, trackedWrites, type SinkDeps } from '../common.ts';
+import { OutboxParamProps, openOutbox, type OutboxStats } from '../outbox.ts';
 import { recordToLine } from './line-protocol.ts';
 import { backoffDelay, describeFetchError, readSecret, retryableStatus, sleep } from './retry.ts';
 
@@ -81,6 +87,7 @@ export const InfluxSinkParams = Type.Object(
       description: 'Delay before the first retry; doubles each retry.',
     }),
     backoff_max_ms: Type.Integer({ minimum: 0, default: 10_000, description: 'Upper bound of any one delay.' }),
+    ...OutboxParamProps,
   },
   { additionalProperties: false },
 );
@@ -110,7 +117,7 @@ export interface InfluxSinkDeps extends SinkDeps {
 
 export interface InfluxSink extends Sink {
   /** Lines written and lines dead-lettered since start. */
-  stats(): { written: number; rejected: number; requests: number; retries: number };
+  stats(): { written: number; rejected: number; requests: number; retries: number; outbox?: OutboxStats };
   /** The write URL, without credentials (for logs and tests). */
   readonly writeUrl: string;
 }
@@ -279,12 +286,16 @@ export async function createInfluxSink(raw: unknown, deps: InfluxSinkDeps): Prom
     await writeChunk(lines.slice(mid));
   }
 
-  async function writeAll(batch: readonly SinkRecord[]): Promise<void> {
+  function toLines(batch: readonly SinkRecord[]): string[] {
     const lines: string[] = [];
     for (const rec of batch) {
       const line = recordToLine(rec);
       if (line !== undefined) lines.push(line);
     }
+    return lines;
+  }
+
+  async function writeLines(lines: readonly string[]): Promise<void> {
     const chunks: string[][] = [];
     for (let i = 0; i < lines.length; i += params.batch_size) chunks.push(lines.slice(i, i + params.batch_size));
     let next = 0;
@@ -297,12 +308,63 @@ export async function createInfluxSink(raw: unknown, deps: InfluxSinkDeps): Prom
     await Promise.all(Array.from({ length: Math.min(params.concurrency, chunks.length) }, worker));
   }
 
+  if (params.spill_dir !== undefined) {
+    const outbox = await openOutbox<string>(
+      { ...params, spill_dir: params.spill_dir },
+      {
+        id,
+        logger: log,
+        deliver: writeLines,
+        abortDelivery: () => closing.abort(),
+        onDeadLetter: async (lines, reason) => {
+          const now = deps.clock?.now() ?? Date.now();
+          for (const line of lines)
+            await deps.onDeadLetter?.({
+              id: `${id}-${now}-${dlSeq++}`,
+              time: now,
+              component: id,
+              where: `influxdb outbox ${params.spill_dir ?? ''}`,
+              reason,
+              raw: line.slice(0, 8192),
+            });
+        },
+        chunkMaxEvents: Math.min(params.batch_size, params.buffer_max_events),
+        // One delivery fills `concurrency` requests of batch_size lines.
+        deliverMaxEvents: params.batch_size * params.concurrency,
+        ...(deps.metrics !== undefined ? { metrics: deps.metrics } : {}),
+        ...(deps.metricsRegistry !== undefined ? { registry: deps.metricsRegistry } : {}),
+        random,
+      },
+    );
+    let closed = false;
+    return {
+      id,
+      accepts: ACCEPTS,
+      writeUrl,
+      stats: () => ({ ...counts, outbox: outbox.stats() }),
+      write(batch) {
+        if (closed) return Promise.reject(new InfluxSinkError('E_INFLUX_CLOSED', `influxdb sink ${id} is closed`));
+        return outbox.write(toLines(batch));
+      },
+      async close() {
+        if (closed) return;
+        closed = true;
+        await outbox.close();
+        closing.abort();
+      },
+    };
+  }
+
   return {
     id,
     accepts: ACCEPTS,
     writeUrl,
     stats: () => ({ ...counts }),
-    ...trackedWrites(writeAll, closing, () => new InfluxSinkError('E_INFLUX_CLOSED', `influxdb sink ${id} is closed`)),
+    ...trackedWrites(
+      (batch) => writeLines(toLines(batch)),
+      closing,
+      () => new InfluxSinkError('E_INFLUX_CLOSED', `influxdb sink ${id} is closed`),
+    ),
   };
 }
 

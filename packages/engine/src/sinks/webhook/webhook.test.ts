@@ -1,5 +1,8 @@
 import { describe, it, expect, beforeAll, afterAll, beforeEach } from 'vitest';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { SinkError } from '../common.ts';
 import { incidentFixture, memoryLogger, T0 } from '../testing.ts';
@@ -92,7 +95,10 @@ describe('webhook sink', () => {
   it('sends only status and severity changes, with a fingerprint stable from firing to resolved', async () => {
     const { logger } = memoryLogger();
     const sink = createWebhookSink({ url, ...fast }, { logger });
-    const inc = (over: Parameters<typeof incidentFixture>[0]) => ({ type: 'incident' as const, incident: incidentFixture(over) });
+    const inc = (over: Parameters<typeof incidentFixture>[0]) => ({
+      type: 'incident' as const,
+      incident: incidentFixture(over),
+    });
     await sink.write([inc({ revision: 1 })]);
     await sink.write([inc({ revision: 2, anomalyCount: 4 }), inc({ revision: 3, anomalyCount: 5 })]); // nothing new
     await sink.write([inc({ revision: 1 })]); // stale replay
@@ -151,7 +157,9 @@ describe('webhook sink', () => {
     script = [400];
     const { logger } = memoryLogger();
     const sink = createWebhookSink({ url, ...fast }, { logger });
-    await expect(sink.write([{ type: 'incident', incident: incidentFixture() }])).rejects.toMatchObject({ code: 'E_WEBHOOK_REJECTED' });
+    await expect(sink.write([{ type: 'incident', incident: incidentFixture() }])).rejects.toMatchObject({
+      code: 'E_WEBHOOK_REJECTED',
+    });
     expect(received).toHaveLength(1);
     await sink.close();
   });
@@ -200,6 +208,43 @@ describe('webhook sink timeouts', () => {
     } finally {
       slow.closeAllConnections();
       await new Promise<void>((resolve) => slow.close(() => resolve()));
+    }
+  });
+
+  it('with spill_dir, keeps incidents on disk while the receiver fails, then delivers them in order', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'webhook-outbox-'));
+    try {
+      script = Array.from({ length: 1000 }, () => 503); // down
+      const sink = createWebhookSink(
+        { url, ...fast, max_retries: 0, spill_dir: dir, retry_initial_backoff_ms: 1, retry_max_backoff_ms: 5 },
+        { logger: memoryLogger().logger },
+      );
+      for (let i = 0; i < 5; i++)
+        await sink.write([{ type: 'incident', incident: incidentFixture({ id: `inc-${i}`, revision: 1 }) }]);
+      while ((sink.outboxStats()?.spilledEvents ?? 0) < 5) await new Promise((r) => setTimeout(r, 2));
+      const failed = received.length;
+      script = []; // up again
+      while ((sink.outboxStats()?.delivered ?? 0) < 5) await new Promise((r) => setTimeout(r, 2));
+      await sink.write([
+        {
+          type: 'incident',
+          incident: incidentFixture({ id: 'inc-0', revision: 2, status: 'resolved', endTime: T0 + 60_000 }),
+        },
+      ]);
+      await sink.close();
+      expect(failed).toBeGreaterThan(0);
+      const ok = received.slice(failed).map((r) => `${r.body.alerts[0]?.labels['incident_id'] ?? ''}:${r.body.status}`);
+      expect(ok).toEqual([
+        'inc-0:firing',
+        'inc-1:firing',
+        'inc-2:firing',
+        'inc-3:firing',
+        'inc-4:firing',
+        'inc-0:resolved',
+      ]);
+      expect(sink.outboxStats()).toMatchObject({ delivered: 6, dropped: 0, spilledEvents: 0 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -13,28 +13,46 @@
  * get better). After `max_retries` retries the write throws E_WEBHOOK_GAVE_UP and the runtime
  * counts it; the incident's state is then not remembered, so its next revision is sent again.
  *
+ * With `spill_dir` set, incidents go through the durable outbox (`../outbox.ts`): write() queues
+ * them (memory, spilled to disk when full or while the receiver is down), a background deliverer
+ * sends them in order and retries forever with back-off, and a restart resumes what was spilled;
+ * an incident the receiver refuses for good (4xx) goes to the dead letters instead.
+ *
  * @example
  * const sink = createWebhookSink({ url: 'http://alertmanager-bridge:9099/hook', max_retries: 5 }, { logger });
  * await sink.write([{ type: 'incident', incident }]); // → POST {version:"4", status:"firing", alerts:[…]}
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { Incident, Severity } from '../../../../core/src/schema/events.ts';
-import type { Sink, SinkRecordType } from '../../runtime/types.ts';
+import type { DeadLetter, Sink, SinkRecordType } from '../../runtime/types.ts';
 import { SinkError, resolveSinkParams, type SinkDeps } from '../common.ts';
+import { OutboxParamProps, openOutbox, type Outbox, type OutboxStats } from '../outbox.ts';
 
 export const WebhookSinkParams = Type.Object(
   {
     url: Type.String({ pattern: '^https?://', description: 'Receiver URL (http or https).' }),
     timeout_ms: Type.Integer({ minimum: 1, default: 5000, description: 'Per-request timeout.' }),
-    max_retries: Type.Integer({ minimum: 0, maximum: 100, default: 5, description: 'Retries after the first attempt.' }),
-    backoff_initial_ms: Type.Integer({ minimum: 0, default: 250, description: 'Delay before the first retry; doubles each retry.' }),
+    max_retries: Type.Integer({
+      minimum: 0,
+      maximum: 100,
+      default: 5,
+      description: 'Retries after the first attempt.',
+    }),
+    backoff_initial_ms: Type.Integer({
+      minimum: 0,
+      default: 250,
+      description: 'Delay before the first retry; doubles each retry.',
+    }),
     backoff_max_ms: Type.Integer({ minimum: 0, default: 30_000, description: 'Upper bound of any one delay.' }),
-    headers: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Extra request headers (e.g. Authorization).' })),
+    headers: Type.Optional(
+      Type.Record(Type.String(), Type.String(), { description: 'Extra request headers (e.g. Authorization).' }),
+    ),
     receiver: Type.String({ minLength: 1, default: 'retimu-ad', description: 'The payload\'s "receiver" field.' }),
     external_url: Type.String({
       default: 'http://localhost:8080',
-      description: 'Base URL of the RETIMU-AD dashboard, for externalURL and each alert\'s generatorURL.',
+      description: "Base URL of the RETIMU-AD dashboard, for externalURL and each alert's generatorURL.",
     }),
+    ...OutboxParamProps,
   },
   { additionalProperties: false },
 );
@@ -70,6 +88,13 @@ export interface AlertmanagerPayload {
 export interface WebhookSinkDeps extends SinkDeps {
   /** Randomness for jitter, in [0, 1); injectable for tests. */
   random?: () => number;
+  /** Outbox mode: where incidents the receiver refused for good (4xx) or that found no spill room go. */
+  onDeadLetter?: (dl: DeadLetter) => void | Promise<void>;
+}
+
+export interface WebhookSink extends Sink {
+  /** The outbox's counters (outbox mode only). */
+  outboxStats(): OutboxStats | undefined;
 }
 
 /** 64-bit FNV-1a over the labels sorted by name, `name 0xff value 0xff` each: stable across runs and processes. */
@@ -140,7 +165,12 @@ function common(maps: ReadonlyArray<Record<string, string>>): Record<string, str
 }
 
 /** Wraps alerts into a version-4 payload grouped by incident. */
-export function alertmanagerPayload(inc: Incident, alerts: AlertmanagerAlert[], receiver: string, externalUrl: string): AlertmanagerPayload {
+export function alertmanagerPayload(
+  inc: Incident,
+  alerts: AlertmanagerAlert[],
+  receiver: string,
+  externalUrl: string,
+): AlertmanagerPayload {
   const groupLabels = { alertname: ALERT_NAME, incident_id: inc.id, site: inc.site };
   const groupKey = `{}:{${Object.entries(groupLabels)
     .sort(([a], [b]) => a.localeCompare(b))
@@ -167,7 +197,7 @@ interface SentState {
 }
 const MAX_TRACKED = 10_000;
 
-export function createWebhookSink(raw: unknown, deps: WebhookSinkDeps): Sink {
+export function createWebhookSink(raw: unknown, deps: WebhookSinkDeps): WebhookSink {
   const params = resolveSinkParams('webhook', WebhookSinkParams, raw);
   const id = deps.id ?? 'webhook';
   const log = deps.logger;
@@ -193,7 +223,11 @@ export function createWebhookSink(raw: unknown, deps: WebhookSinkDeps): Sink {
     let lastProblem = '';
     for (let attempt = 0; attempt <= params.max_retries; attempt++) {
       const signal = abortSignal();
-      if (signal.aborted) throw new SinkError('E_WEBHOOK_ABORTED', `webhook sink ${id}: ${what} not sent, shutting down (${lastProblem || 'before first attempt'})`);
+      if (signal.aborted)
+        throw new SinkError(
+          'E_WEBHOOK_ABORTED',
+          `webhook sink ${id}: ${what} not sent, shutting down (${lastProblem || 'before first attempt'})`,
+        );
       let retryAfterMs: number | undefined;
       try {
         const res = await fetch(params.url, {
@@ -206,25 +240,38 @@ export function createWebhookSink(raw: unknown, deps: WebhookSinkDeps): Sink {
         const text = await res.text().catch(() => '');
         if (res.ok) {
           deps.metrics?.emitted(1);
-          if (attempt > 0) log.info({ url: params.url, attempts: attempt + 1 }, `webhook ${what} delivered after ${attempt + 1} attempts`);
+          if (attempt > 0)
+            log.info(
+              { url: params.url, attempts: attempt + 1 },
+              `webhook ${what} delivered after ${attempt + 1} attempts`,
+            );
           return;
         }
         lastProblem = `HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`;
         if (res.status !== 429 && res.status < 500) {
-          throw new SinkError('E_WEBHOOK_REJECTED', `webhook sink ${id}: ${params.url} rejected ${what} with ${lastProblem}`);
+          throw new SinkError(
+            'E_WEBHOOK_REJECTED',
+            `webhook sink ${id}: ${params.url} rejected ${what} with ${lastProblem}`,
+          );
         }
         retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
       } catch (err) {
         if (err instanceof SinkError) throw err;
         if (closing.signal.aborted || deps.signal?.aborted) {
-          throw new SinkError('E_WEBHOOK_ABORTED', `webhook sink ${id}: ${what} not sent, shutting down`, { cause: err });
+          throw new SinkError('E_WEBHOOK_ABORTED', `webhook sink ${id}: ${what} not sent, shutting down`, {
+            cause: err,
+          });
         }
         const e = err as Error;
-        lastProblem = e.name === 'TimeoutError' ? `timed out after ${params.timeout_ms} ms` : `${e.message}${causeText(e)}`;
+        lastProblem =
+          e.name === 'TimeoutError' ? `timed out after ${params.timeout_ms} ms` : `${e.message}${causeText(e)}`;
       }
       if (attempt === params.max_retries) break;
       const delay = backoff(attempt, retryAfterMs);
-      log.warn({ url: params.url, attempt: attempt + 1, delayMs: Math.round(delay), problem: lastProblem }, `webhook ${what} failed, retrying`);
+      log.warn(
+        { url: params.url, attempt: attempt + 1, delayMs: Math.round(delay), problem: lastProblem },
+        `webhook ${what} failed, retrying`,
+      );
       await sleep(delay, abortSignal());
     }
     throw new SinkError(
@@ -256,9 +303,84 @@ export function createWebhookSink(raw: unknown, deps: WebhookSinkDeps): Sink {
     }
   }
 
+  /** Of several revisions of one incident, only the latest matters. */
+  function latestOf(incidents: Iterable<Incident>): Map<string, Incident> {
+    const latest = new Map<string, Incident>();
+    for (const inc of incidents) {
+      const have = latest.get(inc.id);
+      if (!have || inc.revision > have.revision) latest.set(inc.id, inc);
+    }
+    return latest;
+  }
+
+  let dlSeq = 0;
+  async function deadLetter(inc: Incident, reason: string): Promise<void> {
+    deps.metrics?.discarded('rejected_by_receiver');
+    const now = deps.clock?.now() ?? Date.now();
+    log.error({ incident: inc.id, revision: inc.revision, reason }, 'webhook incident dead-lettered');
+    await deps.onDeadLetter?.({
+      id: `${id}-${now}-${dlSeq++}`,
+      time: now,
+      component: id,
+      where: `webhook ${params.url}`,
+      reason,
+      raw: JSON.stringify(inc).slice(0, 8192),
+    });
+  }
+
+  if (params.spill_dir !== undefined) {
+    const outboxP: Promise<Outbox<Incident>> = openOutbox<Incident>(
+      { ...params, spill_dir: params.spill_dir },
+      {
+        id,
+        logger: log,
+        // A 4xx for one incident must not hold back the others: it is dead-lettered on its own.
+        deliver: async (incidents) => {
+          for (const inc of latestOf(incidents).values()) {
+            try {
+              await deliver(inc);
+            } catch (err) {
+              if (err instanceof SinkError && err.code === 'E_WEBHOOK_REJECTED') await deadLetter(inc, err.message);
+              else throw err;
+            }
+          }
+        },
+        abortDelivery: () => closing.abort(),
+        onDeadLetter: async (incidents, reason) => {
+          for (const inc of incidents) await deadLetter(inc, reason);
+        },
+        ...(deps.metrics !== undefined ? { metrics: deps.metrics } : {}),
+        ...(deps.metricsRegistry !== undefined ? { registry: deps.metricsRegistry } : {}),
+        random,
+      },
+    );
+    // Opening is awaited by write/close; a failure (spill_dir not creatable) surfaces there.
+    outboxP.catch(() => undefined);
+    let outbox: Outbox<Incident> | undefined;
+    void outboxP.then((o) => (outbox = o)).catch(() => undefined);
+    return {
+      id,
+      accepts: new Set<SinkRecordType>(['incident']),
+      outboxStats: () => outbox?.stats(),
+      async write(batch) {
+        if (closed) throw new SinkError('E_SINK_CLOSED', `webhook sink ${id} is closed`);
+        const incidents: Incident[] = [];
+        for (const rec of batch) if (rec.type === 'incident') incidents.push(rec.incident);
+        await (await outboxP).write(incidents);
+      },
+      async close() {
+        if (closed) return;
+        closed = true;
+        await (await outboxP).close();
+        closing.abort();
+      },
+    };
+  }
+
   return {
     id,
     accepts: new Set<SinkRecordType>(['incident']),
+    outboxStats: () => undefined,
     write(batch) {
       if (closed) return Promise.reject(new SinkError('E_SINK_CLOSED', `webhook sink ${id} is closed`));
       // Of several revisions of one incident in a batch, only the latest matters.
