@@ -84,8 +84,15 @@ export async function loadConfigFile(file: string, schemas: ComponentSchemas): P
   return parseConfig(text, file, schemas);
 }
 
-/** Parses and validates config text; `file` is used in messages and to resolve relative paths. */
-export function parseConfig(text: string, file: string, schemas: ComponentSchemas): PipelineConfig {
+/**
+ * Parses YAML text for a config parser: syntax errors become a ConfigError with line and column;
+ * `locate` maps a JSON-pointer path of the parsed value back to its line and column (or its
+ * nearest existing parent's), so validation problems can point into the file.
+ */
+export function parseYamlDocument(
+  text: string,
+  file: string,
+): { doc: Document; raw: unknown; locate: (path: string) => Pick<ConfigProblem, 'line' | 'col'> } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -93,12 +100,21 @@ export function parseConfig(text: string, file: string, schemas: ComponentSchema
       file,
       doc.errors.map((e) => {
         const pos = lines.linePos(e.pos[0]);
-        return { path: '/', message: `YAML syntax: ${e.message.split('\n')[0] ?? e.message}`, line: pos.line, col: pos.col };
+        return {
+          path: '/',
+          message: `YAML syntax: ${e.message.split('\n')[0] ?? e.message}`,
+          line: pos.line,
+          col: pos.col,
+        };
       }),
     );
   }
-  const raw: unknown = doc.toJS();
-  const locate = (path: string): Pick<ConfigProblem, 'line' | 'col'> => locatePath(doc, lines, path);
+  return { doc, raw: doc.toJS(), locate: (path) => locatePath(doc, lines, path) };
+}
+
+/** Parses and validates config text; `file` is used in messages and to resolve relative paths. */
+export function parseConfig(text: string, file: string, schemas: ComponentSchemas): PipelineConfig {
+  const { raw, locate } = parseYamlDocument(text, file);
   const problems: ConfigProblem[] = [];
   const check = (schema: TSchema, value: unknown, prefix: string): unknown => {
     const v = Value.Default(schema, Value.Clone(value));
@@ -165,7 +181,11 @@ export function parseConfig(text: string, file: string, schemas: ComponentSchema
     const paramProblem = (err: unknown, at: string) => {
       if (err instanceof ParamError) {
         for (const p of err.problems) {
-          problems.push({ path: at + p.path, message: p.message.replace(/^Expected/, 'expected'), ...locate(at + p.path) });
+          problems.push({
+            path: at + p.path,
+            message: p.message.replace(/^Expected/, 'expected'),
+            ...locate(at + p.path),
+          });
         }
       } else throw err;
     };
@@ -177,7 +197,10 @@ export function parseConfig(text: string, file: string, schemas: ComponentSchema
     }
     const overrides = (d.overrides ?? []).map((o, j) => {
       try {
-        return { asset: o.asset, params: resolveParams(def, { ...(d.params ?? {}), ...o.params }) as Record<string, unknown> };
+        return {
+          asset: o.asset,
+          params: resolveParams(def, { ...(d.params ?? {}), ...o.params }) as Record<string, unknown>,
+        };
       } catch (err) {
         paramProblem(err, `${path}/overrides/${j}/params`);
         return { asset: o.asset, params };
@@ -188,7 +211,11 @@ export function parseConfig(text: string, file: string, schemas: ComponentSchema
         new RegExp(d.select.asset_pattern);
       } catch (err) {
         const at = `${path}/select/asset_pattern`;
-        problems.push({ path: at, message: `not a valid regular expression: ${(err as Error).message}`, ...locate(at) });
+        problems.push({
+          path: at,
+          message: `not a valid regular expression: ${(err as Error).message}`,
+          ...locate(at),
+        });
       }
     }
     const { params: _p, overrides: _o, ...entry } = d;

@@ -13,8 +13,8 @@
 import { dirname, resolve } from 'node:path';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
-import { ConfigError, type ConfigProblem } from '../config/load.ts';
+import { isNode } from 'yaml';
+import { ConfigError, parseYamlDocument, type ConfigProblem } from '../config/load.ts';
 import { TOPIC_ROLES, topicLayout, type TopicRole } from '../kafka/topics.ts';
 import { parseRule, RuleError } from './rule.ts';
 
@@ -176,26 +176,12 @@ export type SparkStreamConfig = Omit<Static<typeof SparkStreamConfig>, 'checks'>
 
 /** Parses and validates config text; `file` names it in messages and anchors relative paths. */
 export function parseSparkStreamConfig(text: string, file: string): SparkStreamConfig {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.map((e) => {
-        const pos = lines.linePos(e.pos[0]);
-        return {
-          path: '/',
-          message: `YAML syntax: ${e.message.split('\n')[0] ?? e.message}`,
-          line: pos.line,
-          col: pos.col,
-        };
-      }),
-    );
-  }
-  const raw: unknown = doc.toJS() ?? {};
+  const parsed = parseYamlDocument(text, file);
+  const raw: unknown = parsed.raw ?? {};
+  const { doc, locate } = parsed;
   const problems: ConfigProblem[] = [];
   const at = (path: string, message: string, colOffset?: number): void => {
-    const pos = locate(doc, lines, path);
+    const pos = locate(path);
     problems.push({
       path,
       message,
@@ -308,21 +294,4 @@ export function toJobConfig(cfg: SparkStreamConfig): Record<string, unknown> {
     influxdb: cfg.influxdb ?? null,
     checks: cfg.checks.map(({ select, ...c }) => ({ ...c, assets: select.asset, metrics: select.metric })),
   };
-}
-
-/** Line and column of a JSON-pointer path in the YAML document, or of its nearest existing parent. */
-function locate(doc: Document, lines: LineCounter, pointer: string): Pick<ConfigProblem, 'line' | 'col'> {
-  const parts = pointer
-    .split('/')
-    .slice(1)
-    .filter((p) => p !== '')
-    .map((p) => (/^\d+$/.test(p) ? Number(p) : p.replace(/~1/g, '/').replace(/~0/g, '~')));
-  for (let n = parts.length; n >= 0; n--) {
-    const node: unknown = n === 0 ? doc.contents : doc.getIn(parts.slice(0, n), true);
-    if (isNode(node) && node.range) {
-      const pos = lines.linePos(node.range[0]);
-      return { line: pos.line, col: pos.col };
-    }
-  }
-  return {};
 }
