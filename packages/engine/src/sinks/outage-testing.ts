@@ -17,6 +17,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { expect } from 'vitest';
+import type { OutboxStats } from './outbox.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 export const servicesDir = process.env['RETIMUAD_SERVICES_DIR'] ?? join(homedir(), '.cache/retimuad-services');
@@ -123,4 +125,48 @@ export async function recordOutage(name: string, figures: OutageFigures): Promis
   } finally {
     await rmdir(lock);
   }
+}
+
+/**
+ * The outage itself, the same for every sink test: records already flowing, the server runs 5 s,
+ * is stopped for OUTAGE_SECS, the outbox is sampled (it must have spilled), the server is started
+ * again and records keep flowing 5 s more.
+ */
+export async function serverOutage<S>(
+  server: { stop(): Promise<unknown>; start(): Promise<unknown> },
+  sample: () => S,
+): Promise<{ downAt: number; upAt: number; duringOutage: S }> {
+  await sleep(5000);
+  await server.stop();
+  const downAt = Date.now();
+  await sleep(OUTAGE_SECS * 1000);
+  const duringOutage = sample();
+  await server.start();
+  const upAt = Date.now();
+  await sleep(5000);
+  return { downAt, upAt, duringOutage };
+}
+
+/** The outbox figures every sink outage test records. */
+export function outboxFigures(
+  s: OutboxStats | undefined,
+  bufferMax: number,
+): Pick<OutageFigures, 'max_buffered' | 'buffer_max_events' | 'spilled_bytes_total' | 'retries'> {
+  return {
+    max_buffered: s?.maxBuffered ?? -1,
+    buffer_max_events: bufferMax,
+    spilled_bytes_total: s?.spilledBytesTotal ?? 0,
+    retries: s?.retries ?? 0,
+  };
+}
+
+/** After the outage: it spilled while the server was down, ends empty, dropped nothing, stayed bounded. */
+export function expectOutboxDrained(
+  duringOutage: OutboxStats | undefined,
+  end: OutboxStats | undefined,
+  maxInMemory: number,
+): void {
+  expect(duringOutage?.spilledEvents).toBeGreaterThan(0);
+  expect(end).toMatchObject({ dropped: 0, buffered: 0, spilledEvents: 0 });
+  expect(end?.maxBuffered).toBeLessThanOrEqual(maxInMemory);
 }
