@@ -1,18 +1,16 @@
-"""Trains RETIMU-AD's three small models on the simulator's normal data and exports them to ONNX.
+"""Trains RETIMU-AD's shipped models with PyTorch on the simulator's normal data and exports ONNX.
 
-    python3 training/train.py --data training/.work --out models
+    python3 training/train.py --data training/.work --out models     (bash training/train.sh runs it)
 
-Reads the float32 sets written by training/export-data.ts, trains with numpy (hand-written
-forward/backward passes and Adam; see README.md for why not PyTorch), calibrates a threshold on
-held-out normal data, checks separation on faulty data, and writes per model:
-  models/<name>.onnx       the network (opset 17, dynamic batch axis)
+Reads the float32 sets written by training/export-data.ts, trains each network (torch.nn.Module,
+Adam on mean squared error, fixed seed, deterministic algorithms, one thread), calibrates a
+threshold on held-out normal data, checks separation on faulty data, and writes per model:
+  models/<name>.onnx       the network (TorchScript exporter, opset 17, dynamic batch axis "N")
   models/<name>.json       metadata: input/output names and shapes, input preparation with its
                            normalisation statistics, output->score mapping, calibrated threshold,
                            training figures, and a reference input/output pair for parity tests.
 
-Every network is built from layers whose ONNX form is exact: a "patch" convolution (kernel ==
-stride, so each output position sees one disjoint block: im2col is a reshape and the gradient is a
-matrix product), its transposed twin, dense layers (Gemm) and ReLU.
+The metadata format is the one packages/engine/src/models/spec.ts reads, so serving is unchanged.
 """
 from __future__ import annotations
 
@@ -20,217 +18,184 @@ import argparse
 import json
 import os
 import time
+import warnings
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+import torch
+from torch import nn
 
 SEED = 20240101
+OPSET = 17  # onnxruntime-node 1.23 runs opsets up to 23; 17 keeps the graphs readable by older runtimes too
 
 
-# ---------------------------------------------------------------- layers
-class PatchConv:
-    """Conv with kernel == stride over [N, C, H, W] (1-D: H == 1, exported as Conv1d)."""
-
-    def __init__(self, rng, cin, cout, kh, kw, one_d=False):
-        self.cin, self.cout, self.kh, self.kw, self.one_d = cin, cout, kh, kw, one_d
-        fan = cin * kh * kw
-        self.p = {"W": rng.normal(0, np.sqrt(2.0 / fan), (fan, cout)).astype(np.float32), "b": np.zeros(cout, np.float32)}
-
-    def fwd(self, x):
-        n, c, h, w = x.shape
-        hb, wb = h // self.kh, w // self.kw
-        self.shape = x.shape
-        blocks = x.reshape(n, c, hb, self.kh, wb, self.kw).transpose(0, 2, 4, 1, 3, 5).reshape(n * hb * wb, -1)
-        self.blocks = blocks
-        y = blocks @ self.p["W"] + self.p["b"]
-        return y.reshape(n, hb, wb, self.cout).transpose(0, 3, 1, 2)
-
-    def bwd(self, dy):
-        n, c, h, w = self.shape
-        hb, wb = h // self.kh, w // self.kw
-        d2 = dy.transpose(0, 2, 3, 1).reshape(n * hb * wb, self.cout)
-        self.g = {"W": self.blocks.T @ d2, "b": d2.sum(0)}
-        db = d2 @ self.p["W"].T
-        return db.reshape(n, hb, wb, c, self.kh, self.kw).transpose(0, 3, 1, 4, 2, 5).reshape(n, c, h, w)
-
-    def onnx(self, name, inp, out, inits, nodes):
-        w = self.p["W"].T.reshape(self.cout, self.cin, self.kh, self.kw)
-        k = [self.kh, self.kw]
-        if self.one_d:
-            w = w[:, :, 0, :]
-            k = [self.kw]
-        inits += [numpy_helper.from_array(w, f"{name}.W"), numpy_helper.from_array(self.p["b"], f"{name}.b")]
-        nodes.append(helper.make_node("Conv", [inp, f"{name}.W", f"{name}.b"], [out], name=name, kernel_shape=k, strides=k))
+def deterministic() -> None:
+    # One thread: the networks are small (oversubscribed threads are slower on a shared 2-core
+    # machine) and a fixed reduction order makes runs repeatable bit for bit.
+    torch.set_num_threads(1)
+    torch.set_num_interop_threads(1)
+    torch.use_deterministic_algorithms(True)
 
 
-class PatchConvT:
-    """Transposed conv with kernel == stride: [N, F, Hb, Wb] -> [N, C, Hb*kh, Wb*kw]."""
+# ---------------------------------------------------------------- networks
+class Reshape(nn.Module):
+    """[N, ...] -> [N, *shape]; exports as one Reshape with a constant [-1, *shape] (nn.Unflatten
+    exports as a Shape/Slice/Concat chain, extra nodes on every inference)."""
 
-    def __init__(self, rng, cin, cout, kh, kw, one_d=False):
-        self.cin, self.cout, self.kh, self.kw, self.one_d = cin, cout, kh, kw, one_d
-        self.p = {"W": rng.normal(0, np.sqrt(1.0 / cin), (cin, cout * kh * kw)).astype(np.float32), "b": np.zeros(cout, np.float32)}
+    def __init__(self, *shape: int):
+        super().__init__()
+        self.shape = shape
 
-    def fwd(self, z):
-        n, f, hb, wb = z.shape
-        self.shape = z.shape
-        z2 = z.transpose(0, 2, 3, 1).reshape(n * hb * wb, f)
-        self.z2 = z2
-        y = (z2 @ self.p["W"]).reshape(n, hb, wb, self.cout, self.kh, self.kw).transpose(0, 3, 1, 4, 2, 5)
-        return y.reshape(n, self.cout, hb * self.kh, wb * self.kw) + self.p["b"][None, :, None, None]
-
-    def bwd(self, dy):
-        n, f, hb, wb = self.shape
-        d2 = dy.reshape(n, self.cout, hb, self.kh, wb, self.kw).transpose(0, 2, 4, 1, 3, 5).reshape(n * hb * wb, -1)
-        self.g = {"W": self.z2.T @ d2, "b": dy.sum(axis=(0, 2, 3))}
-        dz = d2 @ self.p["W"].T
-        return dz.reshape(n, hb, wb, f).transpose(0, 3, 1, 2)
-
-    def onnx(self, name, inp, out, inits, nodes):
-        w = self.p["W"].reshape(self.cin, self.cout, self.kh, self.kw)
-        k = [self.kh, self.kw]
-        if self.one_d:
-            w = w[:, :, 0, :]
-            k = [self.kw]
-        inits += [numpy_helper.from_array(w, f"{name}.W"), numpy_helper.from_array(self.p["b"], f"{name}.b")]
-        nodes.append(helper.make_node("ConvTranspose", [inp, f"{name}.W", f"{name}.b"], [out], name=name, kernel_shape=k, strides=k))
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(-1, *self.shape)
 
 
-class Dense:
-    def __init__(self, rng, nin, nout, relu_after=True):
-        scale = np.sqrt(2.0 / nin) if relu_after else np.sqrt(1.0 / nin)
-        self.p = {"W": rng.normal(0, scale, (nin, nout)).astype(np.float32), "b": np.zeros(nout, np.float32)}
+class AudioAE(nn.Module):
+    """Conv autoencoder over one log-mel patch [N, 1, mels, frames] (mels, frames divisible by 4)."""
 
-    def fwd(self, x):
-        self.x = x
-        return x @ self.p["W"] + self.p["b"]
-
-    def bwd(self, dy):
-        self.g = {"W": self.x.T @ dy, "b": dy.sum(0)}
-        return dy @ self.p["W"].T
-
-    def onnx(self, name, inp, out, inits, nodes):
-        inits += [numpy_helper.from_array(self.p["W"], f"{name}.W"), numpy_helper.from_array(self.p["b"], f"{name}.b")]
-        nodes.append(helper.make_node("Gemm", [inp, f"{name}.W", f"{name}.b"], [out], name=name))
-
-
-class Relu:
-    p: dict = {}
-
-    def fwd(self, x):
-        self.m = x > 0
-        return x * self.m
-
-    def bwd(self, dy):
-        return dy * self.m
-
-    def onnx(self, name, inp, out, inits, nodes):
-        nodes.append(helper.make_node("Relu", [inp], [out], name=name))
-
-
-class Flatten:
-    p: dict = {}
-
-    def fwd(self, x):
-        self.shape = x.shape
-        return x.reshape(x.shape[0], -1)
-
-    def bwd(self, dy):
-        return dy.reshape(self.shape)
-
-    def onnx(self, name, inp, out, inits, nodes):
-        nodes.append(helper.make_node("Flatten", [inp], [out], name=name, axis=1))
-
-
-class Unflatten:
-    p: dict = {}
-
-    def __init__(self, shape, onnx_shape=None):
-        self.shape = tuple(shape)
-        self.onnx_shape = tuple(onnx_shape) if onnx_shape is not None else self.shape
-
-    def fwd(self, x):
-        return x.reshape((x.shape[0],) + self.shape)
-
-    def bwd(self, dy):
-        return dy.reshape(dy.shape[0], -1)
-
-    def onnx(self, name, inp, out, inits, nodes):
-        inits.append(numpy_helper.from_array(np.array((-1,) + self.onnx_shape, np.int64), f"{name}.shape"))
-        nodes.append(helper.make_node("Reshape", [inp, f"{name}.shape"], [out], name=name))
-
-
-class Net:
-    def __init__(self, layers):
-        self.layers = layers
-
-    def fwd(self, x):
-        for l in self.layers:
-            x = l.fwd(x)
-        return x
-
-    def bwd(self, dy):
-        for l in reversed(self.layers):
-            dy = l.bwd(dy)
-
-    def params(self):
-        return [(l, k) for l in self.layers for k in l.p]
-
-    def count(self):
-        return int(sum(l.p[k].size for l, k in self.params()))
-
-    def to_onnx(self, path, in_name, in_shape, out_name, out_shape, doc):
-        inits, nodes = [], []
-        cur = in_name
-        for i, l in enumerate(self.layers):
-            nxt = out_name if i == len(self.layers) - 1 else f"t{i}"
-            l.onnx(f"l{i}_{type(l).__name__.lower()}", cur, nxt, inits, nodes)
-            cur = nxt
-        g = helper.make_graph(
-            nodes,
-            doc,
-            [helper.make_tensor_value_info(in_name, TensorProto.FLOAT, ["N"] + list(in_shape))],
-            [helper.make_tensor_value_info(out_name, TensorProto.FLOAT, ["N"] + list(out_shape))],
-            inits,
+    def __init__(self, mels: int, frames: int, code: int = 24):
+        super().__init__()
+        self.inner = (32, mels // 4, frames // 4)
+        flat = 32 * (mels // 4) * (frames // 4)
+        self.enc = nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(32, 32, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Flatten(), nn.Linear(flat, code), nn.ReLU(),
         )
-        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], producer_name="retimuad-training")
-        m.ir_version = 8  # onnxruntime-node 1.23 reads IR ≤ 11; 8 is the opset-17 era's
-        m.doc_string = doc
-        onnx.checker.check_model(m)
-        onnx.save(m, path)
+        self.dec = nn.Sequential(
+            nn.Linear(code, flat), nn.ReLU(), Reshape(*self.inner),
+            nn.ConvTranspose2d(32, 32, 4, stride=2, padding=1), nn.ReLU(),
+            nn.ConvTranspose2d(32, 16, 4, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(16, 1, 3, padding=1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dec(self.enc(x))
 
 
-def train(net, x, y, epochs, lr, batch, rng, label):
-    """Adam on mean squared error; returns the final epoch's mean training loss."""
-    m = {id(l.p[k]): np.zeros_like(l.p[k]) for l, k in net.params()}
-    v = {id(l.p[k]): np.zeros_like(l.p[k]) for l, k in net.params()}
-    b1, b2, eps, step = 0.9, 0.999, 1e-8, 0
-    n = len(x)
+class ImageAE(nn.Module):
+    """Conv autoencoder over a gray frame [N, 1, H, W] (H, W divisible by 8); its per-pixel error is the heat map."""
+
+    def __init__(self, h: int, w: int, code: int = 32):
+        super().__init__()
+        inner = (32, h // 8, w // 8)
+        flat = 32 * (h // 8) * (w // 8)
+        self.enc = nn.Sequential(
+            nn.Conv2d(1, 16, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(32, 32, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Flatten(), nn.Linear(flat, code), nn.ReLU(),
+        )
+        self.dec = nn.Sequential(
+            nn.Linear(code, flat), nn.ReLU(), Reshape(*inner),
+            nn.ConvTranspose2d(32, 32, 4, stride=2, padding=1), nn.ReLU(),
+            nn.ConvTranspose2d(32, 16, 4, stride=2, padding=1), nn.ReLU(),
+            nn.ConvTranspose2d(16, 1, 4, stride=2, padding=1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dec(self.enc(x))
+
+
+def conv1d_encoder(channels: int, steps: int) -> nn.Sequential:
+    """[N, C, L] -> [N, 16 * L/4]: three 1-D convolutions (kernel 3), two of them halving the steps."""
+    return nn.Sequential(
+        nn.Conv1d(channels, 16, 3, padding=1), nn.ReLU(),
+        nn.Conv1d(16, 16, 3, stride=2, padding=1), nn.ReLU(),
+        nn.Conv1d(16, 16, 3, stride=2, padding=1), nn.ReLU(),
+        nn.Flatten(),
+    )
+
+
+class SensorForecaster(nn.Module):
+    """1-D CNN forecaster: a window [N, C, L] of normalised readings -> the next step [N, C]."""
+
+    def __init__(self, channels: int, steps: int):
+        super().__init__()
+        self.enc = conv1d_encoder(channels, steps)
+        self.head = nn.Sequential(nn.Linear(16 * (steps // 4), 32), nn.ReLU(), nn.Linear(32, channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.enc(x))
+
+
+class SensorAE(nn.Module):
+    """Multivariate 1-D conv autoencoder: a window [N, C, L] -> its reconstruction [N, C, L]."""
+
+    def __init__(self, channels: int, steps: int, code: int = 12):
+        super().__init__()
+        flat = 16 * (steps // 4)
+        self.enc = nn.Sequential(conv1d_encoder(channels, steps), nn.Linear(flat, code), nn.ReLU())
+        self.dec = nn.Sequential(
+            nn.Linear(code, flat), nn.ReLU(), Reshape(16, steps // 4),
+            nn.ConvTranspose1d(16, 16, 4, stride=2, padding=1), nn.ReLU(),
+            nn.ConvTranspose1d(16, channels, 4, stride=2, padding=1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dec(self.enc(x))
+
+
+# ---------------------------------------------------------------- training and export
+def params(net: nn.Module) -> int:
+    return int(sum(p.numel() for p in net.parameters()))
+
+
+def fit(net: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, lr: float, batch: int, label: str) -> float:
+    """Adam on mean squared error over shuffled minibatches; returns the last epoch's mean loss."""
+    xt, yt = torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(y))
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    gen = torch.Generator().manual_seed(SEED)  # the shuffling order is part of the seed too
+    n = len(xt)
     t0 = time.time()
+    loss = float("nan")
+    net.train()
     for ep in range(epochs):
-        order = rng.permutation(n)
+        order = torch.randperm(n, generator=gen)
         tot = 0.0
         for s in range(0, n, batch):
             idx = order[s : s + batch]
-            out = net.fwd(x[idx])
-            diff = out - y[idx]
-            tot += float((diff**2).sum())
-            net.bwd((2.0 / diff.size) * diff)
-            step += 1
-            a = lr * np.sqrt(1 - b2**step) / (1 - b1**step)
-            for l, k in net.params():
-                g = l.g[k]
-                key = id(l.p[k])
-                m[key] = b1 * m[key] + (1 - b1) * g
-                v[key] = b2 * v[key] + (1 - b2) * g * g
-                l.p[k] -= (a * m[key] / (np.sqrt(v[key]) + eps)).astype(np.float32)
-        loss = tot / y.size
+            opt.zero_grad(set_to_none=True)
+            err = nn.functional.mse_loss(net(xt[idx]), yt[idx], reduction="sum")
+            (err / yt[idx].numel()).backward()
+            opt.step()
+            tot += float(err.detach())
+        loss = tot / yt.numel()
         if ep % 5 == 0 or ep == epochs - 1:
             print(f"  {label} epoch {ep + 1}/{epochs} loss {loss:.5f} ({time.time() - t0:.0f} s)", flush=True)
+    net.eval()
     return loss
 
 
-# ---------------------------------------------------------------- helpers
+@torch.no_grad()
+def predict(net: nn.Module, x: np.ndarray, batch: int = 512) -> np.ndarray:
+    net.eval()
+    return np.concatenate([net(torch.from_numpy(np.ascontiguousarray(x[s : s + batch]))).numpy() for s in range(0, len(x), batch)])
+
+
+def export(net: nn.Module, path: str, in_name: str, out_name: str, sample: np.ndarray, doc: str) -> None:
+    """TorchScript exporter (dynamo=False: needs no onnxscript), batch axis dynamic, then checked by onnx."""
+    net.eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice in torch >= 2.8
+        torch.onnx.export(
+            net, (torch.from_numpy(sample),), path, input_names=[in_name], output_names=[out_name],
+            dynamic_axes={in_name: {0: "N"}, out_name: {0: "N"}}, opset_version=OPSET, dynamo=False,
+            do_constant_folding=True,
+        )
+    m = onnx.load(path)
+    m.doc_string = doc
+    m.producer_name = "retimuad-training (torch " + torch.__version__ + ")"
+    onnx.checker.check_model(m, full_check=True)
+    onnx.save(m, path)
+
+
+def framework() -> str:
+    return f"torch {torch.__version__}"
+
+
+# ---------------------------------------------------------------- helpers (data, calibration)
 def load(data, manifest, name):
     e = manifest[name]
     return np.fromfile(os.path.join(data, e["file"]), dtype="<f4").reshape(e["shape"])
@@ -244,7 +209,10 @@ def auc(neg, pos):
     return float(gt + 0.5 * eq)
 
 
-def calibrate(val_scores, quantile, margin):
+CAL_Q, CAL_MARGIN = 0.999, 1.25
+
+
+def calibrate(val_scores, quantile=CAL_Q, margin=CAL_MARGIN):
     return float(np.quantile(val_scores, quantile) * margin)
 
 
@@ -258,8 +226,16 @@ def r6(a):
     return [round(float(v), 6) for v in np.asarray(a).ravel()]
 
 
+def windows(rows, steps):
+    n = rows.shape[0] - steps
+    idx = np.arange(steps)[None, :] + np.arange(n)[:, None]
+    x = rows[idx].transpose(0, 2, 1)  # [n, C, steps]
+    y = rows[steps:]
+    return x.astype(np.float32), y.astype(np.float32)
+
+
 # ---------------------------------------------------------------- models
-def audio(data, manifest, out, rng, epochs):
+def audio(data, manifest, out, epochs):
     spec = manifest["audio_spec"]
     tr, va, fa = (load(data, manifest, n) for n in ("audio_train", "audio_val", "audio_fault"))
     M, T = spec["melBins"], spec["patchFrames"]
@@ -268,24 +244,22 @@ def audio(data, manifest, out, rng, epochs):
     norm = lambda a: ((a - mean[None, None, :, None]) / std[None, None, :, None]).astype(np.float32)
     trn, van, fan = norm(tr), norm(va), norm(fa)
     x = trn.reshape(-1, 1, M, T)
-    F = 16
-    net = Net([PatchConv(rng, 1, F, 4, 4), Relu(), Flatten(), Dense(rng, F * (M // 4) * (T // 4), 24), Relu(),
-               Dense(rng, 24, F * (M // 4) * (T // 4)), Relu(), Unflatten((F, M // 4, T // 4)), PatchConvT(rng, F, 1, 4, 4)])
-    loss = train(net, x, x, epochs, 2e-3, 64, rng, "audio")
+    net = AudioAE(M, T)
+    loss = fit(net, x, x, epochs, 2e-3, 64, "audio")
 
     def clip_scores(a):
         p = a.reshape(-1, 1, M, T)
-        err = ((net.fwd(p) - p) ** 2).reshape(a.shape[0], a.shape[1], -1).mean(2)
+        err = ((predict(net, p) - p) ** 2).reshape(a.shape[0], a.shape[1], -1).mean(2)
         return err.mean(1)
 
     sv, sf = clip_scores(van), clip_scores(fan)
     kinds = manifest["audio_fault"]["kinds"]
-    thr = calibrate(sv, 0.999, 1.25)
-    sample = van[0].reshape(-1, 1, M, T)[:2]
-    net.to_onnx(os.path.join(out, "audio_ae.onnx"), "patches", [1, M, T], "reconstruction", [1, M, T],
-                "convolutional autoencoder over log-mel patches of pump audio")
+    thr = calibrate(sv)
+    sample = np.ascontiguousarray(van[0].reshape(-1, 1, M, T)[:2])
+    export(net, os.path.join(out, "audio_ae.onnx"), "patches", "reconstruction", sample,
+           "convolutional autoencoder over log-mel patches of pump audio")
     meta = {
-        "name": "audio_ae", "version": 1, "modality": "audio", "file": "audio_ae.onnx",
+        "name": "audio_ae", "version": 2, "modality": "audio", "file": "audio_ae.onnx",
         "description": "Convolutional autoencoder over 32-band log-mel patches (16 frames) of 1 s pump clips; score = mean squared reconstruction error of the clip's patches (normalised units).",
         "input": {"name": "patches", "dtype": "float32", "shape": [-1, 1, M, T]},
         "output": {"name": "reconstruction", "dtype": "float32", "shape": [-1, 1, M, T]},
@@ -295,9 +269,9 @@ def audio(data, manifest, out, rng, epochs):
         "threshold": round(thr, 6),
         "metric": "audio_ae_error",
         "training": {
-            "framework": "numpy " + np.__version__, "seed": SEED, "epochs": epochs, "params": net.count(), "final_loss": round(loss, 6),
+            "framework": framework(), "seed": SEED, "epochs": epochs, "params": params(net), "final_loss": round(loss, 6),
             "clips": {"train": int(tr.shape[0]), "val_normal": int(va.shape[0]), "fault": int(fa.shape[0])},
-            "calibration": "threshold = 1.25 x the 99.9th percentile of held-out normal clip scores",
+            "calibration": f"threshold = {CAL_MARGIN} x the {CAL_Q * 100:g}th percentile of held-out normal clip scores",
             "val_normal": {"mean": round(float(sv.mean()), 6), "max": round(float(sv.max()), 6)},
             "fault": {"min": round(float(sf.min()), 6), "mean": round(float(sf.mean()), 6)},
             "auc": round(auc(sv, sf), 4),
@@ -305,37 +279,34 @@ def audio(data, manifest, out, rng, epochs):
                         "cavitation": float((sf[[k == "cavitation" for k in kinds]] > thr).mean()),
                         "bearing": float((sf[[k == "bearing" for k in kinds]] > thr).mean())},
         },
-        "check": {"input": r6(sample), "shape": [2, 1, M, T], "output": r6(net.fwd(sample))},
+        "check": {"input": r6(sample), "shape": [2, 1, M, T], "output": r6(predict(net, sample))},
     }
     write_meta(os.path.join(out, "audio_ae.json"), meta)
     return meta
 
 
-def image(data, manifest, out, rng, epochs):
+def image(data, manifest, out, epochs):
     tr, va, fa = (load(data, manifest, n) for n in ("image_train", "image_val", "image_fault"))
     H, W = tr.shape[1], tr.shape[2]
     mean, std = float(tr.mean()), float(tr.std())
     norm = lambda a: ((a - mean) / std).astype(np.float32)[:, None]
     trn, van, fan = norm(tr), norm(va), norm(fa)
-    F, K = 64, 8
-    hb, wb = H // K, W // K
-    net = Net([PatchConv(rng, 1, F, K, K), Relu(), Flatten(), Dense(rng, F * hb * wb, 32), Relu(),
-               Dense(rng, 32, F * hb * wb), Relu(), Unflatten((F, hb, wb)), PatchConvT(rng, F, 1, K, K)])
-    loss = train(net, trn, trn, epochs, 1e-3, 32, rng, "image")
+    net = ImageAE(H, W)
+    loss = fit(net, trn, trn, epochs, 1e-3, 32, "image")
     top = 0.01
 
     def scores(a):
-        e = ((net.fwd(a) - a) ** 2).reshape(a.shape[0], -1)
+        e = ((predict(net, a, 64) - a) ** 2).reshape(a.shape[0], -1)
         k = max(1, int(round(top * e.shape[1])))
         return np.sort(e, axis=1)[:, -k:].mean(1)
 
     sv, sf = scores(van), scores(fan)
-    thr = calibrate(sv, 0.999, 1.25)
-    sample = van[:1]
-    net.to_onnx(os.path.join(out, "image_ae.onnx"), "frame", [1, H, W], "reconstruction", [1, H, W],
-                "convolutional autoencoder over 96x64 gray camera frames")
+    thr = calibrate(sv)
+    sample = np.ascontiguousarray(van[:1])
+    export(net, os.path.join(out, "image_ae.onnx"), "frame", "reconstruction", sample,
+           "convolutional autoencoder over 96x64 gray camera frames")
     meta = {
-        "name": "image_ae", "version": 1, "modality": "image", "file": "image_ae.onnx",
+        "name": "image_ae", "version": 2, "modality": "image", "file": "image_ae.onnx",
         "description": "Convolutional autoencoder over 96x64 gray frames; the per-pixel squared reconstruction error is the heat map; score = mean of its top 1 %.",
         "input": {"name": "frame", "dtype": "float32", "shape": [-1, 1, H, W]},
         "output": {"name": "reconstruction", "dtype": "float32", "shape": [-1, 1, H, W]},
@@ -344,53 +315,47 @@ def image(data, manifest, out, rng, epochs):
         "threshold": round(thr, 6),
         "metric": "image_ae_error",
         "training": {
-            "framework": "numpy " + np.__version__, "seed": SEED, "epochs": epochs, "params": net.count(), "final_loss": round(loss, 6),
+            "framework": framework(), "seed": SEED, "epochs": epochs, "params": params(net), "final_loss": round(loss, 6),
             "frames": {"train": int(tr.shape[0]), "val_normal": int(va.shape[0]), "fault": int(fa.shape[0])},
-            "calibration": "threshold = 1.25 x the 99.9th percentile of held-out normal frame scores",
+            "calibration": f"threshold = {CAL_MARGIN} x the {CAL_Q * 100:g}th percentile of held-out normal frame scores",
             "val_normal": {"mean": round(float(sv.mean()), 6), "max": round(float(sv.max()), 6)},
             "fault": {"min": round(float(sf.min()), 6), "mean": round(float(sf.mean()), 6)},
             "auc": round(auc(sv, sf), 4),
             "flagged": {"val_normal": float((sv > thr).mean()), "fault": float((sf > thr).mean())},
         },
-        "check": {"input": r6(sample), "shape": [1, 1, H, W], "output": r6(net.fwd(sample))},
+        "check": {"input": r6(sample), "shape": [1, 1, H, W], "output": r6(predict(net, sample))},
     }
     write_meta(os.path.join(out, "image_ae.json"), meta)
     return meta
 
 
-def windows(rows, steps):
-    n = rows.shape[0] - steps
-    idx = np.arange(steps)[None, :] + np.arange(n)[:, None]
-    x = rows[idx].transpose(0, 2, 1)  # [n, C, steps]
-    y = rows[steps:]
-    return x.astype(np.float32), y.astype(np.float32)
-
-
-def sensor(data, manifest, out, rng, epochs):
+def sensor_sets(data, manifest):
     tr, va, fa = (load(data, manifest, n) for n in ("sensor_train", "sensor_val", "sensor_fault"))
     lab = load(data, manifest, "sensor_fault_label")
     channels = manifest["sensor_train"]["channels"]
-    C, L = len(channels), 32
     mean, std = tr.mean(0), tr.std(0) + 1e-6
-    norm = lambda a: (a - mean) / std
-    xtr, ytr = windows(norm(tr), L)
-    xva, yva = windows(norm(va), L)
-    xfa, yfa = windows(norm(fa), L)
+    norm = lambda a: ((a - mean) / std).astype(np.float32)
+    return norm(tr), norm(va), norm(fa), lab, channels, mean, std
+
+
+def sensor(data, manifest, out, epochs):
+    trn, van, fan, lab, channels, mean, std = sensor_sets(data, manifest)
+    C, L = len(channels), 32
+    xtr, ytr = windows(trn, L)
+    xva, yva = windows(van, L)
+    xfa, yfa = windows(fan, L)
     lfa = lab[L:]
-    x4 = lambda a: a[:, :, None, :]  # 1-D conv trained as a 2-D one with height 1
-    F = 16
-    net = Net([PatchConv(rng, C, F, 1, 4, one_d=True), Relu(), Flatten(), Dense(rng, F * (L // 4), 32), Relu(), Dense(rng, 32, C, relu_after=False)])
-    loss = train(net, x4(xtr), ytr, epochs, 2e-3, 128, rng, "sensor")
-    sv = ((net.fwd(x4(xva)) - yva) ** 2).mean(1)
-    sf = ((net.fwd(x4(xfa)) - yfa) ** 2).mean(1)
-    thr = calibrate(sv, 0.999, 1.25)
-    sample = xva[:4]
-    net.to_onnx(os.path.join(out, "sensor_forecaster.onnx"), "window", [C, L], "next", [C],
-                "1-D convolutional forecaster of P-101's next reading from 32 s of its channels")
-    inside = sf[lfa > 0]
-    outside = sf[lfa == 0]
+    net = SensorForecaster(C, L)
+    loss = fit(net, xtr, ytr, epochs, 2e-3, 128, "sensor")
+    sv = ((predict(net, xva) - yva) ** 2).mean(1)
+    sf = ((predict(net, xfa) - yfa) ** 2).mean(1)
+    thr = calibrate(sv)
+    sample = np.ascontiguousarray(xva[:4])
+    export(net, os.path.join(out, "sensor_forecaster.onnx"), "window", "next", sample,
+           "1-D convolutional forecaster of P-101's next reading from 32 s of its channels")
+    inside, outside = sf[lfa > 0], sf[lfa == 0]
     meta = {
-        "name": "sensor_forecaster", "version": 1, "modality": "reading", "file": "sensor_forecaster.onnx",
+        "name": "sensor_forecaster", "version": 2, "modality": "reading", "file": "sensor_forecaster.onnx",
         "description": "1-D convolutional forecaster: 32 one-second steps of a pump's speed, flow, pressure, vibration and current -> the next step; score = mean squared prediction error (normalised units).",
         "input": {"name": "window", "dtype": "float32", "shape": [-1, C, L]},
         "output": {"name": "next", "dtype": "float32", "shape": [-1, C]},
@@ -399,45 +364,39 @@ def sensor(data, manifest, out, rng, epochs):
         "threshold": round(thr, 6),
         "metric": "model_error",
         "training": {
-            "framework": "numpy " + np.__version__, "seed": SEED, "epochs": epochs, "params": net.count(), "final_loss": round(loss, 6),
+            "framework": framework(), "seed": SEED, "epochs": epochs, "params": params(net), "final_loss": round(loss, 6),
             "windows": {"train": int(len(xtr)), "val_normal": int(len(xva)), "fault_run": int(len(xfa)), "fault_labelled": int(len(inside))},
-            "calibration": "threshold = 1.25 x the 99.9th percentile of held-out normal step scores",
+            "calibration": f"threshold = {CAL_MARGIN} x the {CAL_Q * 100:g}th percentile of held-out normal step scores",
             "val_normal": {"mean": round(float(sv.mean()), 6), "max": round(float(sv.max()), 6)},
             "fault_window": {"mean": round(float(inside.mean()), 6), "median": round(float(np.median(inside)), 6)},
             "auc_steps": round(auc(outside, inside), 4),
             "flagged": {"val_normal": float((sv > thr).mean()), "fault_run_outside_labels": float((outside > thr).mean()), "fault_window_steps": float((inside > thr).mean())},
         },
-        "check": {"input": r6(sample), "shape": [4, C, L], "output": r6(net.fwd(x4(sample)))},
+        "check": {"input": r6(sample), "shape": [4, C, L], "output": r6(predict(net, sample))},
     }
     write_meta(os.path.join(out, "sensor_forecaster.json"), meta)
     return meta
 
 
-def sensor_ae(data, manifest, out, rng, epochs):
+def sensor_ae(data, manifest, out, epochs):
     """The second sensor option: a multivariate 1-D convolutional autoencoder over the same windows."""
-    tr, va, fa = (load(data, manifest, n) for n in ("sensor_train", "sensor_val", "sensor_fault"))
-    lab = load(data, manifest, "sensor_fault_label")
-    channels = manifest["sensor_train"]["channels"]
+    trn, van, fan, lab, channels, mean, std = sensor_sets(data, manifest)
     C, L = len(channels), 32
-    mean, std = tr.mean(0), tr.std(0) + 1e-6
-    norm = lambda a: (a - mean) / std
     # windows ending at (and including) each step: the stage scores the window that ends with the newest row
-    win = lambda a: windows(np.concatenate([a, a[-1:]]), L)[0][:, :, None, :]
-    xtr, xva, xfa = win(norm(tr)), win(norm(va)), win(norm(fa))
+    win = lambda a: windows(np.concatenate([a, a[-1:]]), L)[0]
+    xtr, xva, xfa = win(trn), win(van), win(fan)
     lfa = lab[L - 1 :]
-    F = 16
-    net = Net([PatchConv(rng, C, F, 1, 4, one_d=True), Relu(), Flatten(), Dense(rng, F * (L // 4), 12), Relu(),
-               Dense(rng, 12, F * (L // 4)), Relu(), Unflatten((F, 1, L // 4), (F, L // 4)), PatchConvT(rng, F, C, 1, 4, one_d=True)])
-    loss = train(net, xtr, xtr, epochs, 2e-3, 128, rng, "sensor_ae")
-    score = lambda x: ((net.fwd(x) - x) ** 2).reshape(len(x), -1).mean(1)
+    net = SensorAE(C, L)
+    loss = fit(net, xtr, xtr, epochs, 2e-3, 128, "sensor_ae")
+    score = lambda x: ((predict(net, x) - x) ** 2).reshape(len(x), -1).mean(1)
     sv, sf = score(xva), score(xfa)
-    thr = calibrate(sv, 0.999, 1.25)
+    thr = calibrate(sv)
     inside, outside = sf[lfa > 0], sf[lfa == 0]
-    sample = xva[:4]
-    net.to_onnx(os.path.join(out, "sensor_ae.onnx"), "window", [C, L], "reconstruction", [C, L],
-                "multivariate 1-D convolutional autoencoder over 32 s of a pump's channels")
+    sample = np.ascontiguousarray(xva[:4])
+    export(net, os.path.join(out, "sensor_ae.onnx"), "window", "reconstruction", sample,
+           "multivariate 1-D convolutional autoencoder over 32 s of a pump's channels")
     meta = {
-        "name": "sensor_ae", "version": 1, "modality": "reading", "file": "sensor_ae.onnx",
+        "name": "sensor_ae", "version": 2, "modality": "reading", "file": "sensor_ae.onnx",
         "description": "Multivariate 1-D convolutional autoencoder over 32 one-second steps of a pump's speed, flow, pressure, vibration and current (the newest step included); score = mean squared reconstruction error (normalised units).",
         "input": {"name": "window", "dtype": "float32", "shape": [-1, C, L]},
         "output": {"name": "reconstruction", "dtype": "float32", "shape": [-1, C, L]},
@@ -446,15 +405,15 @@ def sensor_ae(data, manifest, out, rng, epochs):
         "threshold": round(thr, 6),
         "metric": "model_ae_error",
         "training": {
-            "framework": "numpy " + np.__version__, "seed": SEED, "epochs": epochs, "params": net.count(), "final_loss": round(loss, 6),
+            "framework": framework(), "seed": SEED, "epochs": epochs, "params": params(net), "final_loss": round(loss, 6),
             "windows": {"train": int(len(xtr)), "val_normal": int(len(xva)), "fault_run": int(len(xfa)), "fault_labelled": int(len(inside))},
-            "calibration": "threshold = 1.25 x the 99.9th percentile of held-out normal window scores",
+            "calibration": f"threshold = {CAL_MARGIN} x the {CAL_Q * 100:g}th percentile of held-out normal window scores",
             "val_normal": {"mean": round(float(sv.mean()), 6), "max": round(float(sv.max()), 6)},
             "fault_window": {"mean": round(float(inside.mean()), 6), "median": round(float(np.median(inside)), 6)},
             "auc_steps": round(auc(outside, inside), 4),
             "flagged": {"val_normal": float((sv > thr).mean()), "fault_run_outside_labels": float((outside > thr).mean()), "fault_window_steps": float((inside > thr).mean())},
         },
-        "check": {"input": r6(sample[:, :, 0, :]), "shape": [4, C, L], "output": r6(net.fwd(sample)[:, :, 0, :])},
+        "check": {"input": r6(sample), "shape": [4, C, L], "output": r6(predict(net, sample))},
     }
     write_meta(os.path.join(out, "sensor_ae.json"), meta)
     return meta
@@ -467,20 +426,23 @@ def main():
     ap.add_argument("--only", choices=["audio", "image", "sensor", "sensor_ae"], action="append")
     ap.add_argument("--epochs-scale", type=float, default=1.0, help="multiply every model's epochs (quick trial runs)")
     a = ap.parse_args()
+    deterministic()
     with open(os.path.join(a.data, "manifest.json")) as f:
         manifest = json.load(f)
     os.makedirs(a.out, exist_ok=True)
     todo = a.only or ["audio", "image", "sensor", "sensor_ae"]
     ep = lambda n: max(1, int(n * a.epochs_scale))
     for name in todo:
-        rng = np.random.default_rng(SEED)  # one fixed stream per model: retraining one does not change the others
+        torch.manual_seed(SEED)  # one fixed seed per model: retraining one does not change the others
+        t0 = time.time()
         print(f"training {name}", flush=True)
-        meta = {"audio": lambda: audio(a.data, manifest, a.out, rng, ep(40)),
-                "image": lambda: image(a.data, manifest, a.out, rng, ep(60)),
-                "sensor": lambda: sensor(a.data, manifest, a.out, rng, ep(30)),
-                "sensor_ae": lambda: sensor_ae(a.data, manifest, a.out, rng, ep(30))}[name]()
+        meta = {"audio": lambda: audio(a.data, manifest, a.out, ep(40)),
+                "image": lambda: image(a.data, manifest, a.out, ep(40)),
+                "sensor": lambda: sensor(a.data, manifest, a.out, ep(30)),
+                "sensor_ae": lambda: sensor_ae(a.data, manifest, a.out, ep(30))}[name]()
         t = meta["training"]
-        print(f"  {meta['name']}: threshold {meta['threshold']}, flagged {json.dumps(t['flagged'])}, auc {t.get('auc', t.get('auc_steps'))}", flush=True)
+        print(f"  {meta['name']}: {t['params']} params, threshold {meta['threshold']}, flagged {json.dumps(t['flagged'])}, "
+              f"auc {t.get('auc', t.get('auc_steps'))}, {time.time() - t0:.0f} s", flush=True)
 
 
 if __name__ == "__main__":
