@@ -33,7 +33,7 @@ export const MODEL_DETECTORS = [
     type: 'threshold_duration',
     metric: 'image_ae_error',
     asset: /^cam-/,
-    params: { high: 6.2, duration_secs: 4, severity: 'critical' },
+    params: { high: 1.0, duration_secs: 4, severity: 'critical' },
   },
   {
     id: 'pump-forecast-drift',
