@@ -18,14 +18,18 @@ export interface Drain3Request {
   config?: { sim_th?: number; depth?: number; max_children?: number; max_clusters?: number };
   /** drain3's example masking (IP, HEX, NUM, ...); default true. */
   masking?: boolean;
+  /** Passes over the messages, each with a fresh miner; the fastest is reported. Default 1. */
+  reps?: number;
 }
 
 export interface Drain3Result {
   /** drain3 cluster id per message. */
   ids: number[];
   templates: Record<string, string>;
-  /** Seconds in drain3's add_log_message loop only. */
+  /** CPU seconds (process_time) in drain3's add_log_message loop only; the least over `reps` passes. */
   seconds: number;
+  /** Wall seconds of that pass. */
+  wall_seconds: number;
   lines: number;
   drain3: string;
 }

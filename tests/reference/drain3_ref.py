@@ -3,10 +3,14 @@
 Reads one JSON request from stdin and prints the answer to stdout:
   {"messages": ["line", ...],
    "config": {"sim_th": 0.4, "depth": 4, "max_children": 100, "max_clusters": 2000},
-   "masking": true}          # drain3's example masking (IP, HEX, NUM, ...) from its drain3.ini
+   "masking": true,          # drain3's example masking (IP, HEX, NUM, ...) from its drain3.ini
+   "reps": 1}                # passes, each with a fresh miner; the fastest is reported
 -> {"ids": [cluster_id per message], "templates": {"id": "template", ...},
-    "seconds": t, "lines": n, "drain3": "0.9.11"}
-`seconds` times only the add_log_message loop (not the import, the JSON or the process start).
+    "seconds": t, "wall_seconds": w, "lines": n, "drain3": "0.9.11"}
+`seconds` is the CPU time (time.process_time) of the add_log_message loop only (not the import,
+the JSON or the process start), the least over the passes; `wall_seconds` the wall time of that
+pass. CPU time, best of N, is how the benchmark times our miner too: it is less disturbed by
+other processes on a shared machine than wall time.
 
 Example: echo '{"messages":["a 1","a 2"]}' | python3 tests/reference/drain3_ref.py
 """
@@ -46,16 +50,20 @@ def main() -> None:
     cfg.profiling_enabled = False
     if req.get("masking", True):
         cfg.masking_instructions = [MaskingInstruction(m["regex_pattern"], m["mask_with"]) for m in MASKING]
-    miner = TemplateMiner(config=cfg)
-
     messages = req["messages"]
-    ids = []
-    t0 = time.perf_counter()
-    for m in messages:
-        ids.append(miner.add_log_message(m)["cluster_id"])
-    seconds = time.perf_counter() - t0
+    seconds = wall_seconds = float("inf")
+    for _ in range(max(1, int(req.get("reps", 1)))):
+        miner = TemplateMiner(config=cfg)
+        ids = []
+        w0 = time.perf_counter()
+        t0 = time.process_time()
+        for m in messages:
+            ids.append(miner.add_log_message(m)["cluster_id"])
+        cpu = time.process_time() - t0
+        if cpu < seconds:
+            seconds, wall_seconds = cpu, time.perf_counter() - w0
     templates = {str(c.cluster_id): c.get_template() for c in miner.drain.clusters}
-    json.dump({"ids": ids, "templates": templates, "seconds": seconds, "lines": len(messages), "drain3": version("drain3")}, sys.stdout)
+    json.dump({"ids": ids, "templates": templates, "seconds": seconds, "wall_seconds": wall_seconds, "lines": len(messages), "drain3": version("drain3")}, sys.stdout)
 
 
 if __name__ == "__main__":
