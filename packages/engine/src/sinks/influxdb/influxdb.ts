@@ -35,6 +35,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { DeadLetter, Sink, SinkRecord, SinkRecordType } from '../../runtime/types.ts';
 import { resolveSinkParams, trackedWrites, type SinkDeps } from '../common.ts';
 import { OutboxParamProps, openOutbox, type OutboxStats } from '../outbox.ts';
+import { keepAliveClient } from './http.ts';
 import { recordToLine } from './line-protocol.ts';
 import { backoffDelay, describeFetchError, readSecret, retryableStatus, sleep } from './retry.ts';
 
@@ -69,11 +70,14 @@ export const InfluxSinkParams = Type.Object(
     batch_size: Type.Integer({
       minimum: 1,
       maximum: 100_000,
-      default: 5000,
-      description: 'Lines per HTTP request (InfluxDB suggests 5000).',
+      default: 10_000,
+      description: 'Lines per HTTP request (InfluxDB suggests 5000 to 10000).',
     }),
     concurrency: Type.Integer({ minimum: 1, maximum: 16, default: 2, description: 'Requests in flight at once.' }),
-    gzip: Type.Boolean({ default: false, description: 'Send bodies gzip-compressed (saves bandwidth, costs CPU).' }),
+    gzip: Type.Boolean({
+      default: false,
+      description: 'Send bodies gzip-compressed (saves bandwidth, costs CPU: on loopback about 25% slower).',
+    }),
     timeout_ms: Type.Integer({ minimum: 1, default: 10_000, description: 'Per-request timeout.' }),
     max_retries: Type.Integer({
       minimum: 0,
@@ -173,6 +177,9 @@ export async function createInfluxSink(raw: unknown, deps: InfluxSinkDeps): Prom
   const closing = new AbortController();
   const signal = deps.signal ? AbortSignal.any([deps.signal, closing.signal]) : closing.signal;
   const counts = { written: 0, rejected: 0, requests: 0, retries: 0 };
+  // One kept-alive connection per request in flight (fetch cost ~4× the client CPU per request).
+  const client = keepAliveClient(params.concurrency);
+  closing.signal.addEventListener('abort', () => client.close(), { once: true });
   let dlSeq = 0;
 
   if (params.api === 'v1' && params.create_database) {
@@ -228,15 +235,10 @@ export async function createInfluxSink(raw: unknown, deps: InfluxSinkDeps): Prom
         );
       counts.requests++;
       try {
-        const res = await fetch(writeUrl, {
-          method: 'POST',
-          headers,
-          body: payload,
-          signal: AbortSignal.any([closing.signal, AbortSignal.timeout(params.timeout_ms)]),
-        });
-        const text = res.status === 204 ? '' : await res.text().catch(() => '');
-        if (res.ok) return undefined;
-        const reason = influxErrorText(text) || res.headers.get('x-influxdb-error') || text.slice(0, 300);
+        const res = await client.post(writeUrl, headers, payload, closing.signal, params.timeout_ms);
+        const text = res.text;
+        if (res.status >= 200 && res.status < 300) return undefined;
+        const reason = influxErrorText(text) || res.header('x-influxdb-error') || text.slice(0, 300);
         lastProblem = `HTTP ${res.status}${reason ? `: ${reason}` : ''}`;
         if (res.status === 400 || res.status === 413 || res.status === 422)
           return { status: res.status, problem: lastProblem };
@@ -308,6 +310,28 @@ export async function createInfluxSink(raw: unknown, deps: InfluxSinkDeps): Prom
     await Promise.all(Array.from({ length: Math.min(params.concurrency, chunks.length) }, worker));
   }
 
+  /**
+   * The direct path: each request slot encodes its own next batch_size lines just before sending
+   * them, so encoding one chunk overlaps the server's work on the others (encoding everything
+   * first left the server idle meanwhile, then the client idle while it wrote).
+   */
+  async function writeRecords(batch: readonly SinkRecord[]): Promise<void> {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < batch.length) {
+        const lines: string[] = [];
+        while (next < batch.length && lines.length < params.batch_size) {
+          const rec = batch[next++];
+          const line = rec === undefined ? undefined : recordToLine(rec);
+          if (line !== undefined) lines.push(line);
+        }
+        if (lines.length > 0) await writeChunk(lines);
+      }
+    };
+    const slots = Math.min(params.concurrency, Math.ceil(batch.length / params.batch_size));
+    await Promise.all(Array.from({ length: slots }, worker));
+  }
+
   if (params.spill_dir !== undefined) {
     const outbox = await openOutbox<string>(
       { ...params, spill_dir: params.spill_dir },
@@ -361,7 +385,7 @@ export async function createInfluxSink(raw: unknown, deps: InfluxSinkDeps): Prom
     writeUrl,
     stats: () => ({ ...counts }),
     ...trackedWrites(
-      (batch) => writeLines(toLines(batch)),
+      (batch) => writeRecords(batch),
       closing,
       () => new InfluxSinkError('E_INFLUX_CLOSED', `influxdb sink ${id} is closed`),
     ),

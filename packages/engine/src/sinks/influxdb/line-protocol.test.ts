@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { Reading } from '../../../../core/src/schema/events.ts';
 import { incidentFixture, T0 } from '../testing.ts';
 import { encodePoint, escapeStringField, escapeTagValue, recordToLine } from './line-protocol.ts';
 import { INFLUX_FIELDS, INFLUX_MEASUREMENTS, INFLUX_TAGS } from './schema.ts';
@@ -94,6 +95,45 @@ describe('line protocol', () => {
         },
       ),
       { numRuns: 500 },
+    );
+  });
+
+  it('writes readings and scores through the series-key cache exactly as encodePoint does', () => {
+    // Few distinct values, so tuples repeat (cache hits) and differ by one tag (no false hits).
+    const tag = fc.constantFrom<string>('a', 'a b', 'a,b', 'a=b', '1:a', '', 'x\\', 'b\n');
+    const maybe = fc.option(tag, { nil: undefined });
+    const num = fc.oneof(fc.double(), fc.constant(0.5));
+    const time = fc.integer({ min: 0, max: 2 ** 45 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(tag, tag, tag, tag, maybe, tag, num, time), { minLength: 1, maxLength: 20 }),
+        (rows) => {
+          for (const [asset, metric, quality, site, stage, unit, value, t] of rows) {
+            const reading: Reading = {
+              kind: 'reading',
+              id: 'r',
+              time: t,
+              ingestTime: t,
+              site,
+              asset,
+              source: 'p',
+              metric,
+              value,
+              quality: quality as Reading['quality'],
+              ...(stage !== undefined ? { stage } : {}),
+              unit,
+            };
+            expect(recordToLine({ type: 'event', event: reading })).toBe(
+              encodePoint('readings', { asset, metric, quality, site, stage, unit }, { value }, t),
+            );
+            const score = { time: t, site, asset, detector: quality, metric, score: value };
+            expect(recordToLine({ type: 'score', score })).toBe(
+              encodePoint('scores', { asset, detector: quality, metric, site }, { score: value }, t),
+            );
+          }
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 
