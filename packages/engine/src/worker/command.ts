@@ -1,7 +1,8 @@
 /**
  * `retimuad worker --config F`: starts one consumer-group member from a pipeline config. The
  * config's `kafka` source names the brokers, topics, group and the shared state directory; its
- * detectors and correlator run per partition; its sinks (typically a `kafka` sink) get the output.
+ * detectors and correlator run once per partition number, fed by that partition of every topic
+ * (worker.ts, merge.ts); its sinks (typically a `kafka` sink) get the output.
  * Status lines (assignments, restores, checkpoints) go to stdout as JSON, one per line.
  *
  * @example

@@ -1,27 +1,42 @@
 /**
- * Durable per-partition state for workers: one snapshot per input topic-partition holding the
- * processor's keyed state AND the offset it covers, written atomically (temp file, fsync,
- * rename) to a directory every worker of the group can read (a shared volume). Because state and
- * offset live in one file, a new owner of the partition restores exactly the state that matches
- * the offset it resumes from.
+ * Durable per-partition state for workers: one snapshot per partition NUMBER, covering that
+ * partition of every co-partitioned input topic (readings[p], logs[p], audio[p], …: one
+ * Processor). It holds the processor's keyed state AND the next offset of every topic-partition it
+ * covers, written atomically (temp file, fsync, rename) to a directory every worker of the group
+ * can read (a shared volume). Because state and offsets live in one file, a new owner of the
+ * partition restores exactly the state that matches the offsets it resumes from.
+ *
+ * Version 1 files (one per topic-partition, `<topic>-<p>.json`) are not read: a worker upgraded
+ * to version 2 starts its detectors fresh from the group's committed offsets.
  *
  * @example
  * const store = createDirStateStore('/shared/retimuad-state/detectors');
- * await store.save({ topic: 'retimuad.readings', partition: 2, next_offset: '1200', ... });
- * const snap = await store.load('retimuad.readings', 2); // undefined for a partition never checkpointed
+ * await store.save({ version: 2, partition: 2, topics: [{ topic: 'retimuad.readings', next_offset: '1200', last_time: 1767225600000 }], ... });
+ * const snap = await store.load(2); // undefined for a partition never checkpointed
  */
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ProcessorSnapshot } from '../runtime/processor.ts';
 
-export const PARTITION_SNAPSHOT_VERSION = 1;
+export const PARTITION_SNAPSHOT_VERSION = 2;
+
+/** Where one topic-partition stands in a snapshot. */
+export interface TopicProgress {
+  topic: string;
+  /** The next offset to process: every record below it is reflected in the processor. Decimal string (a bigint). */
+  next_offset: string;
+  /**
+   * Merge key (event time, never decreasing within the topic-partition) of the last record
+   * processed; the merge resumes ordering from it (worker/merge.ts). Null when unknown.
+   */
+  last_time: number | null;
+}
 
 export interface PartitionSnapshot {
   version: number;
-  topic: string;
   partition: number;
-  /** The next offset to process: every record below it is reflected in `processor`. Decimal string (a bigint). */
-  next_offset: string;
+  /** Every topic-partition the processor state covers, sorted by topic. */
+  topics: TopicProgress[];
   /** Event time of the last detector tick (ticks run once per second of event time). */
   last_tick: number;
   /** Group generation and member that wrote it, for diagnostics. */
@@ -31,13 +46,22 @@ export interface PartitionSnapshot {
 }
 
 export interface PartitionStateStore {
-  load(topic: string, partition: number): Promise<PartitionSnapshot | undefined>;
+  load(partition: number): Promise<PartitionSnapshot | undefined>;
   /**
-   * Saves durably. A snapshot older (lower next_offset) than the stored one is not written: a
-   * member that lost the partition in a rebalance must not roll its new owner's state back.
-   * Resolves whether it was written.
+   * Saves durably. A snapshot older (a lower next_offset for any topic both cover) than the stored
+   * one is not written: a member that lost the partition in a rebalance must not roll its new
+   * owner's state back. Resolves whether it was written.
    */
   save(snap: PartitionSnapshot): Promise<boolean>;
+}
+
+/** True when `snap` is behind `current` on some topic both cover. */
+export function isOlder(snap: PartitionSnapshot, current: PartitionSnapshot): boolean {
+  const cur = new Map(current.topics.map((t) => [t.topic, BigInt(t.next_offset)]));
+  return snap.topics.some((t) => {
+    const c = cur.get(t.topic);
+    return c !== undefined && c > BigInt(t.next_offset);
+  });
 }
 
 export class StateStoreError extends Error {
@@ -51,13 +75,19 @@ export class StateStoreError extends Error {
   }
 }
 
-const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
+/** The directory store; also answers the version-1 call shape load(topic, partition) for older callers. */
+export interface DirStateStore extends PartitionStateStore {
+  readonly dir: string;
+  load(partition: number): Promise<PartitionSnapshot | undefined>;
+  /** The snapshot covering topic[partition], with that topic's next_offset on top; undefined if it covers none. */
+  load(topic: string, partition: number): Promise<(PartitionSnapshot & { next_offset: string }) | undefined>;
+}
 
-export function createDirStateStore(dir: string): PartitionStateStore & { readonly dir: string } {
-  const file = (topic: string, partition: number) => join(dir, `${safe(topic)}-${partition}.json`);
+export function createDirStateStore(dir: string): DirStateStore {
+  const file = (partition: number) => join(dir, `partition-${partition}.json`);
   let seq = 0;
-  async function load(topic: string, partition: number): Promise<PartitionSnapshot | undefined> {
-    const path = file(topic, partition);
+  async function load(partition: number): Promise<PartitionSnapshot | undefined> {
+    const path = file(partition);
     let text: string;
     try {
       text = await readFile(path, 'utf8');
@@ -75,27 +105,40 @@ export function createDirStateStore(dir: string): PartitionStateStore & { readon
         cause: err,
       });
     }
-    if (
-      snap.version !== PARTITION_SNAPSHOT_VERSION ||
-      snap.topic !== topic ||
-      snap.partition !== partition ||
-      !/^\d+$/.test(snap.next_offset)
-    ) {
+    const topicsOk =
+      Array.isArray(snap.topics) &&
+      snap.topics.every(
+        (t) =>
+          typeof t.topic === 'string' &&
+          typeof t.next_offset === 'string' &&
+          /^\d+$/.test(t.next_offset) &&
+          (t.last_time === null || typeof t.last_time === 'number'),
+      );
+    if (snap.version !== PARTITION_SNAPSHOT_VERSION || snap.partition !== partition || !topicsOk) {
       throw new StateStoreError(
         'E_STATE_READ',
-        `partition state ${path}: expected version ${PARTITION_SNAPSHOT_VERSION} for ${topic}[${partition}] with a next_offset, got version ${String(snap.version)} for ${String(snap.topic)}[${String(snap.partition)}]`,
+        `partition state ${path}: expected version ${PARTITION_SNAPSHOT_VERSION} for partition ${partition} with topics [{topic, next_offset, last_time}], got version ${String(snap.version)} for partition ${String(snap.partition)}`,
       );
     }
     return snap;
   }
+  async function loadEither(
+    a: number | string,
+    b?: number,
+  ): Promise<(PartitionSnapshot & { next_offset?: string }) | undefined> {
+    if (typeof a === 'number') return load(a);
+    const snap = await load(b ?? 0);
+    const t = snap?.topics.find((x) => x.topic === a);
+    return snap === undefined || t === undefined ? undefined : { ...snap, next_offset: t.next_offset };
+  }
   return {
     dir,
-    load,
-    async save(snap) {
-      const path = file(snap.topic, snap.partition);
+    load: loadEither as DirStateStore['load'],
+    async save(snap: PartitionSnapshot) {
+      const path = file(snap.partition);
       try {
-        const current = await load(snap.topic, snap.partition);
-        if (current !== undefined && BigInt(current.next_offset) > BigInt(snap.next_offset)) return false;
+        const current = await load(snap.partition);
+        if (current !== undefined && isOlder(snap, current)) return false;
         await mkdir(dir, { recursive: true });
         const tmp = `${path}.${process.pid}.${++seq}.tmp`;
         const fh = await open(tmp, 'w');

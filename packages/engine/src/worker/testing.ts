@@ -110,7 +110,7 @@ export function byRevision(recs: ReadonlyArray<{ value: string }>): Map<string, 
 export const distinctIds = (recs: ReadonlyArray<{ value: string }>): Set<string> =>
   new Set(recs.map((r) => (JSON.parse(r.value) as { id: string }).id));
 
-/** The next_offset of every partition snapshot in a state directory, by "topic[p]". */
+/** The next_offset of every topic-partition covered by the partition snapshots in a state directory, by "topic[p]". */
 export async function snapshotOffsets(stateDir: string): Promise<Map<string, string>> {
   const m = new Map<string, string>();
   let files: string[] = [];
@@ -121,7 +121,7 @@ export async function snapshotOffsets(stateDir: string): Promise<Map<string, str
   }
   for (const f of files) {
     const s = JSON.parse(await readFile(join(stateDir, f), 'utf8')) as PartitionSnapshot;
-    m.set(`${s.topic}[${s.partition}]`, s.next_offset);
+    for (const t of s.topics) m.set(`${t.topic}[${s.partition}]`, t.next_offset);
   }
   return m;
 }

@@ -3,22 +3,28 @@
  * correlator) over the topic-partitions the group assigns it, and writes anomalies, incidents and
  * dead letters to its sinks.
  *
- * State is kept per input topic-partition (a task with its own Processor). Partitioning by
- * site/asset (or stage, or site) makes the keys of two partitions disjoint, so a partition's
- * state can move to another member on its own. A checkpoint, for every task that moved:
+ * State is kept per partition NUMBER (a task with its own Processor): partition p of every
+ * consumed topic (readings, logs, audio, images; co-partitioned, kafka/topics.ts) feeds one
+ * Processor, so a pump's audio anomaly and its vibration anomaly meet in one correlator. The
+ * topics' records are merged in (event time, topic, offset) order (merge.ts), so a replay after a
+ * failover interleaves them as the first run did. Partitioning by site/asset (or stage, or site)
+ * makes the keys of two partitions disjoint, so a partition's state can move to another member on
+ * its own. A checkpoint, for every task that moved:
  *   1. writes the task's pending output to the sinks (acknowledged),
- *   2. saves the task's state together with the next offset it covers (durable),
- *   3. only then commits that offset to the group.
+ *   2. saves the task's state together with the next offset of every topic-partition it covers (durable),
+ *   3. only then commits those offsets to the group.
+ * Records the merge still holds are in neither; a successor fetches them again.
  * A member that dies between 1 and 3 leaves output that its successor produces again, identically
  * (same input, same restored state, deterministic ids): readers de-duplicate incidents by
  * id + revision, which the compacted incidents topic does by itself. Records below a snapshot's
  * offset are skipped, so a commit lost after step 2 does not apply a record twice.
  *
  * Event time drives everything (ticks once per second of a partition's event time); the wall
- * clock only paces checkpoints, so replaying a partition gives the same output.
+ * clock only paces checkpoints and bounds the merge's waits (merge.ts: the one place where a
+ * silent topic can make a replay differ), so replaying a partition gives the same output.
  *
  * @example
- * const w = new Worker({ kafka, topics: ['retimuad.readings'], groupId: 'detectors', detectors, correlator, sinks, store, logger });
+ * const w = new Worker({ kafka, topics: ['retimuad.readings', 'retimuad.audio'], groupId: 'detectors', detectors, correlator, sinks, store, logger });
  * const done = w.run();     // until stop()
  * await w.stop();           // final checkpoint, leave the group
  */
@@ -29,7 +35,9 @@ import type { DetectorConfig } from '../config/load.ts';
 import type { KafkaAssignment, KafkaClient, KafkaRecordIn, KafkaSubscription } from '../kafka/client.ts';
 import { Processor } from '../runtime/processor.ts';
 import { systemClock, type Clock, type Sink, type SinkRecord } from '../runtime/types.ts';
-import { PARTITION_SNAPSHOT_VERSION, type PartitionStateStore } from './state-store.ts';
+import type { Event } from '../../../core/src/schema/events.ts';
+import { TopicMerge } from './merge.ts';
+import { PARTITION_SNAPSHOT_VERSION, type PartitionStateStore, type TopicProgress } from './state-store.ts';
 import { decodeReadingFast, NameCache } from './fast-decode.ts';
 
 export interface WorkerOptions {
@@ -55,6 +63,10 @@ export interface WorkerOptions {
   flush_interval_ms?: number;
   /** Decode plain readings through the fast path (fast-decode.ts); default true. The benchmark turns it off for its "before" peer. */
   fast_decode?: boolean;
+  /** Merge across topics (merge.ts): longest a record waits for the partition's other topics, ms; default 500. */
+  merge_wait_ms?: number;
+  /** ... and a topic silent this long stops holding the others back, ms; default 5000. */
+  merge_idle_ms?: number;
   /** Observability hook: assignment changes, restores, checkpoints (the CLI prints them as JSON lines). */
   onStatus?: (status: WorkerStatus) => void;
   /**
@@ -74,16 +86,34 @@ export type WorkerStatus =
   | { event: 'checkpoint'; tasks: number; records: number }
   | { event: 'stopped'; processed: number };
 
-interface Task {
-  topic: string;
-  partition: number;
-  processor: Processor;
-  /** Next offset to process; undefined until the first record of a partition with no snapshot. */
+/** Decoded on arrival (the merge needs the event time); a dead letter carries its reason instead. */
+type Arrived =
+  { rec: KafkaRecordIn; event: Event; reason?: undefined } | { rec: KafkaRecordIn; event?: undefined; reason: string };
+
+/** Where one topic-partition of a task stands. */
+interface Progress {
+  /** Next offset to process; undefined until the first record of a topic-partition with no snapshot. */
   next: bigint | undefined;
-  lastTick: number;
-  pending: SinkRecord[];
+  /** Next offset expected from the broker (records below it were already buffered or processed). */
+  fetched: bigint | undefined;
+  /** Merge key of the last processed record (saved as last_time). */
+  lastKey: number | undefined;
   /** The last processed record (its commit() commits up to it), when not yet committed. */
   uncommitted: KafkaRecordIn | undefined;
+}
+
+/** One partition number: that partition of every consumed topic, one Processor. */
+interface Task {
+  partition: number;
+  processor: Processor;
+  merge: TopicMerge<Arrived>;
+  progress: Map<string, Progress>;
+  /** Snapshot entries of topics that are not (or not yet) members, written back unchanged. */
+  restored: Map<string, TopicProgress>;
+  lastTick: number;
+  pending: SinkRecord[];
+  /** Processed since the last checkpoint. */
+  dirty: boolean;
 }
 
 const MAX_RAW = 8192;
@@ -94,7 +124,7 @@ async function* oneByOne(sub: AsyncIterable<KafkaRecordIn>): AsyncIterable<Kafka
 }
 
 export class Worker {
-  private readonly tasks = new Map<string, Task>();
+  private readonly tasks = new Map<number, Task>();
   private assigned = new Set<string>();
   private generation = -1;
   private member = '';
@@ -106,14 +136,18 @@ export class Worker {
   private sinceCheckpoint = 0;
   private lastFlush = 0;
   private lastCheckpoint = 0;
+  /** Wall time of the batch being handled (one clock read per batch, not per record). */
+  private now = 0;
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly names = new NameCache();
+  private readonly mergeOptions: { wait_ms: number; idle_ms: number };
   processed = 0;
 
   constructor(private readonly o: WorkerOptions) {
     this.clock = o.clock ?? systemClock;
     this.log = o.logger.child({ component: 'worker', group: o.groupId });
+    this.mergeOptions = { wait_ms: o.merge_wait_ms ?? 500, idle_ms: o.merge_idle_ms ?? 5000 };
   }
 
   /** Partitions owned now, as "topic[p]". */
@@ -147,6 +181,7 @@ export class Worker {
         next ??= it.next();
         tick ??= this.timeout(flushEvery).then(() => (tick = undefined));
         const got = await Promise.race([next, tick]);
+        this.now = this.clock.now();
         if (got !== undefined) {
           next = undefined;
           if (got.done === true) break;
@@ -157,6 +192,8 @@ export class Worker {
           }
           if (this.pendingCount() >= batchMax) await this.flushOutput();
         }
+        // Records held by the merge whose wait is over, or whose silent peers went idle.
+        for (const t of this.tasks.values()) this.drain(t);
         if (this.clock.now() - this.lastFlush >= flushEvery) await this.flushOutput();
         if (
           this.sinceCheckpoint >= everyRecords ||
@@ -177,6 +214,13 @@ export class Worker {
   stop(): void {
     this.stopping = true;
     this.wake?.();
+  }
+
+  /** Records held by the cross-topic merge, not yet processed. */
+  get held(): number {
+    let n = 0;
+    for (const t of this.tasks.values()) n += t.merge.buffered;
+    return n;
   }
 
   private timeout(ms: number): Promise<undefined> {
@@ -204,88 +248,145 @@ export class Worker {
     });
   }
 
+  /** The consumed topics whose partition p this member owns, sorted. */
+  private memberTopics(partition: number): string[] {
+    return this.o.topics.filter((topic) => this.assigned.has(taskKey(topic, partition))).sort();
+  }
+
   /**
-   * Drops tasks of partitions we lost, with their unflushed output and uncommitted progress:
-   * the new owner restores the last checkpoint and produces that output again.
+   * Drops tasks of partitions we lost, with their unflushed output, held records and uncommitted
+   * progress: the new owner restores the last checkpoint and produces that output again. With the
+   * co-partitioning assignor a partition number moves with all its topics; if only some move
+   * (topics not co-partitioned), the remaining ones keep the task and a warning says so.
    */
   private applyAssignment(): void {
     this.reassigned = false;
-    for (const [k, t] of this.tasks) {
-      if (this.assigned.has(k)) continue;
-      this.log.info({ task: k, next_offset: t.next?.toString() }, 'partition revoked; state dropped');
-      this.tasks.delete(k);
+    for (const [p, t] of this.tasks) {
+      const now = this.memberTopics(p);
+      if (now.length === 0) {
+        this.log.info({ partition: p, topics: t.merge.topics }, 'partition revoked; state dropped');
+        this.tasks.delete(p);
+        continue;
+      }
+      for (const topic of t.merge.topics) {
+        if (now.includes(topic)) continue;
+        this.log.warn(
+          { task: taskKey(topic, p) },
+          'topic-partition revoked without its co-partitions; held records dropped',
+        );
+        t.merge.removeTopic(topic);
+        t.progress.delete(topic);
+      }
+      for (const topic of now) if (!t.merge.has(topic)) this.addMember(t, topic);
     }
   }
 
-  private async task(topic: string, partition: number): Promise<Task> {
-    const k = taskKey(topic, partition);
-    let t = this.tasks.get(k);
+  private addMember(t: Task, topic: string): void {
+    const r = t.restored.get(topic);
+    t.restored.delete(topic);
+    const next = r === undefined ? undefined : BigInt(r.next_offset);
+    const lastKey = r?.last_time ?? undefined;
+    t.progress.set(topic, { next, fetched: next, lastKey, uncommitted: undefined });
+    t.merge.addTopic(topic, lastKey, this.now);
+    this.o.onStatus?.({ event: 'restored', task: taskKey(topic, t.partition), next_offset: next?.toString() ?? null });
+  }
+
+  private async task(partition: number): Promise<Task> {
+    let t = this.tasks.get(partition);
     if (t !== undefined) return t;
     const processor = new Processor(this.o.detectors, this.o.correlator);
-    const snap = await this.o.store.load(topic, partition);
-    t = { topic, partition, processor, next: undefined, lastTick: 0, pending: [], uncommitted: undefined };
+    const snap = await this.o.store.load(partition);
+    t = {
+      partition,
+      processor,
+      merge: new TopicMerge<Arrived>(this.mergeOptions),
+      progress: new Map(),
+      restored: new Map(snap?.topics.map((x) => [x.topic, x]) ?? []),
+      lastTick: 0,
+      pending: [],
+      dirty: false,
+    };
     if (snap !== undefined) {
       processor.restore(snap.processor);
-      t.next = BigInt(snap.next_offset);
       t.lastTick = snap.last_tick;
     }
-    this.tasks.set(k, t);
+    this.tasks.set(partition, t);
     this.log.info(
-      { task: k, next_offset: t.next?.toString() ?? null },
+      { partition, topics: snap?.topics ?? [] },
       snap === undefined ? 'partition started fresh' : 'partition state restored',
     );
-    this.o.onStatus?.({ event: 'restored', task: k, next_offset: t.next?.toString() ?? null });
+    for (const topic of this.memberTopics(partition)) this.addMember(t, topic);
     return t;
   }
 
   /** Synchronous for a running task; returns a promise only when the partition's state must be loaded first. */
   private handle(rec: KafkaRecordIn): Promise<void> | undefined {
-    const k = taskKey(rec.topic, rec.partition);
-    if (!this.assigned.has(k)) return undefined; // fetched before a rebalance took it away
-    const t = this.tasks.get(k);
-    if (t === undefined) return this.task(rec.topic, rec.partition).then((nt) => this.apply(nt, rec));
-    this.apply(t, rec);
+    if (!this.assigned.has(taskKey(rec.topic, rec.partition))) return undefined; // fetched before a rebalance took it away
+    const t = this.tasks.get(rec.partition);
+    if (t === undefined) return this.task(rec.partition).then((nt) => this.arrive(nt, rec));
+    this.arrive(t, rec);
     return undefined;
   }
 
-  private apply(t: Task, rec: KafkaRecordIn): void {
-    if (t.next !== undefined && rec.offset < t.next) return; // already in the restored state
-    if (t.next !== undefined && rec.offset > t.next) {
+  /** Decodes a record and hands it to the partition's merge, then processes whatever the merge releases. */
+  private arrive(t: Task, rec: KafkaRecordIn): void {
+    if (!t.merge.has(rec.topic)) this.addMember(t, rec.topic);
+    const pr = t.progress.get(rec.topic)!;
+    if (pr.fetched !== undefined && rec.offset < pr.fetched) return; // already in the restored state (or held)
+    if (pr.fetched !== undefined && rec.offset > pr.fetched) {
       this.log.warn(
-        { task: taskKey(t.topic, t.partition), expected: t.next.toString(), got: rec.offset.toString() },
+        { task: taskKey(rec.topic, rec.partition), expected: pr.fetched.toString(), got: rec.offset.toString() },
         'offset gap',
       );
     }
-    // Only dead letters need it: built lazily, off the hot path.
-    const where = () => `kafka ${rec.topic}[${rec.partition}]@${rec.offset}`;
+    pr.fetched = rec.offset + 1n;
+    const a = this.decode(rec);
+    t.merge.push(rec.topic, rec.offset, a.event?.time, a, this.now);
+    this.drain(t);
+  }
+
+  private decode(rec: KafkaRecordIn): Arrived {
     let raw: unknown;
     try {
       raw = JSON.parse(rec.value.toString('utf8'));
     } catch (err) {
-      this.deadLetter(t, rec, where(), `not JSON: ${(err as Error).message}`);
-      raw = undefined;
+      return { rec, reason: `not JSON: ${(err as Error).message}` };
     }
-    if (raw !== undefined) {
-      const opts = {
-        now: rec.timestamp_ms,
-        source: 'kafka',
-        ...(this.o.site === undefined ? {} : { site: this.o.site }),
-      };
-      // Plain readings skip most schema work (fast-decode.ts); anything else, or any doubt, takes decodeEvent.
-      const fast = this.o.fast_decode === false ? undefined : decodeReadingFast(raw, opts, this.names);
-      const r = fast !== undefined ? ({ ok: true, event: fast } as const) : decodeEvent(raw, opts);
-      if (!r.ok) this.deadLetter(t, rec, where(), r.reason);
-      else {
-        t.processor.process(r.event, t.pending);
-        const time = t.processor.eventTime;
-        if (time - t.lastTick >= 1000) {
-          t.processor.advance(time, t.pending);
-          t.lastTick = time;
-        }
+    const opts = {
+      now: rec.timestamp_ms,
+      source: 'kafka',
+      ...(this.o.site === undefined ? {} : { site: this.o.site }),
+    };
+    // Plain readings skip most schema work (fast-decode.ts); anything else, or any doubt, takes decodeEvent.
+    const fast = this.o.fast_decode === false ? undefined : decodeReadingFast(raw, opts, this.names);
+    if (fast !== undefined) return { rec, event: fast };
+    const r = decodeEvent(raw, opts);
+    return r.ok ? { rec, event: r.event } : { rec, reason: r.reason };
+  }
+
+  /** Processes every record the merge releases now, in (event time, topic, offset) order. */
+  private drain(t: Task): void {
+    for (let h = t.merge.pop(this.now); h !== undefined; h = t.merge.pop(this.now)) this.apply(t, h.item, h.key);
+  }
+
+  private apply(t: Task, a: Arrived, key: number): void {
+    const rec = a.rec;
+    if (a.event === undefined) {
+      // Only dead letters need it: built lazily, off the hot path.
+      this.deadLetter(t, rec, `kafka ${rec.topic}[${rec.partition}]@${rec.offset}`, a.reason);
+    } else {
+      t.processor.process(a.event, t.pending);
+      const time = t.processor.eventTime;
+      if (time - t.lastTick >= 1000) {
+        t.processor.advance(time, t.pending);
+        t.lastTick = time;
       }
     }
-    t.next = rec.offset + 1n;
-    t.uncommitted = rec;
+    const pr = t.progress.get(rec.topic)!;
+    pr.next = rec.offset + 1n;
+    pr.lastKey = key;
+    pr.uncommitted = rec;
+    t.dirty = true;
     this.processed++;
     this.sinceCheckpoint++;
   }
@@ -327,20 +428,33 @@ export class Worker {
     }
   }
 
-  /** Output, then state with its offset, then the offset commit: see the module comment. */
+  /** The snapshot entries of a task: every member that has a position, plus carried restored ones. */
+  private progressOf(t: Task): TopicProgress[] {
+    const out: TopicProgress[] = [...t.restored.values()];
+    for (const [topic, pr] of t.progress) {
+      if (pr.next === undefined) continue;
+      out.push({ topic, next_offset: pr.next.toString(), last_time: pr.lastKey ?? null });
+    }
+    return out.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0));
+  }
+
+  /**
+   * Output, then state with the offsets of every topic-partition it covers, then the offset
+   * commits: see the module comment. Records still held by the merge are in neither the state nor
+   * the commits; a successor fetches them again.
+   */
   async checkpoint(): Promise<void> {
     this.lastCheckpoint = this.clock.now();
     const records = this.sinceCheckpoint;
     this.sinceCheckpoint = 0;
     await this.flushOutput();
     this.o.onCheckpointStep?.('output-written');
-    const moved = [...this.tasks.values()].filter((t) => t.uncommitted !== undefined && t.next !== undefined);
+    const moved = [...this.tasks.values()].filter((t) => t.dirty);
     for (const t of moved) {
       await this.o.store.save({
         version: PARTITION_SNAPSHOT_VERSION,
-        topic: t.topic,
         partition: t.partition,
-        next_offset: t.next!.toString(),
+        topics: this.progressOf(t),
         last_tick: t.lastTick,
         generation: this.generation,
         member: this.member,
@@ -349,16 +463,20 @@ export class Worker {
       this.o.onCheckpointStep?.('state-saved');
     }
     for (const t of moved) {
-      const rec = t.uncommitted!;
-      t.uncommitted = undefined;
-      try {
-        await rec.commit();
-      } catch (err) {
-        // Usually a rebalance fenced us off; the snapshot already covers the offset, so the next
-        // owner skips what we processed.
-        this.log.warn({ err, task: taskKey(t.topic, t.partition) }, 'offset commit failed');
+      t.dirty = false;
+      for (const [topic, pr] of t.progress) {
+        const rec = pr.uncommitted;
+        if (rec === undefined) continue;
+        pr.uncommitted = undefined;
+        try {
+          await rec.commit();
+        } catch (err) {
+          // Usually a rebalance fenced us off; the snapshot already covers the offset, so the next
+          // owner skips what we processed.
+          this.log.warn({ err, task: taskKey(topic, t.partition) }, 'offset commit failed');
+        }
+        this.o.onCheckpointStep?.('offset-committed');
       }
-      this.o.onCheckpointStep?.('offset-committed');
     }
     if (moved.length > 0) this.o.onStatus?.({ event: 'checkpoint', tasks: moved.length, records });
   }
