@@ -12,6 +12,7 @@
  * @example
  * node bin/run-ts.mjs bench/soak.ts                       # 10 minutes at 2 × 1000 events/s
  * node bin/run-ts.mjs bench/soak.ts --minutes 2 --rated-eps 500 --sample-secs 5
+ * node bin/run-ts.mjs bench/soak.ts --minutes 3 --rated-eps 3000 --batch-max 5000
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -38,6 +39,9 @@ const ratedEps = arg('rated-eps', 1000);
 const factor = arg('factor', 2);
 const sampleSecs = arg('sample-secs', 5);
 const targetEps = ratedEps * factor;
+// Overrides the config's runtime.batch_max (records per sink write; larger batches mean fewer
+// DuckDB transactions — see bench/pipeline/throughput.ts --batch-max).
+const batchMaxArg = process.argv.includes('--batch-max') ? arg('batch-max', 1000) : undefined;
 const configFile = join(ROOT, 'examples/plant.yaml');
 const outFile = join(ROOT, 'data/bench/soak.json');
 
@@ -134,6 +138,7 @@ async function main(): Promise<void> {
   const logger = pino({ level: 'warn' });
   const config = await loadConfigFile(configFile, componentSchemas());
   config.dataDir = dataDir;
+  if (batchMaxArg !== undefined) config.runtime.batch_max = Math.round(batchMaxArg);
   const metrics = createMetrics();
   const abort = new AbortController();
   const sinks: Sink[] = [];
@@ -171,14 +176,25 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const samples: Array<Record<string, number>> = [];
   let lastProcessed = 0;
+  // CPU of this process (all threads, DuckDB's included): events per CPU second does not depend
+  // on how much of the shared machine the others leave, so a rated throughput can be argued from it.
+  let lastCpu = process.cpuUsage();
+  let lastCpuWall = performance.now();
   process.stdout.write(
     `soak: ${minutes} min at ${factor} × ${ratedEps} = ${targetEps} events/s, sampling every ${sampleSecs} s (data in ${dataDir})\n`,
   );
-  process.stdout.write('t_s    rss_mib heap_mib queue backlog  events/s   lat_p50_ms lat_p99_ms incidents load\n');
+  process.stdout.write(
+    't_s    rss_mib heap_mib queue backlog  events/s   lat_p50_ms lat_p99_ms incidents load  cpu% ev/cpu_s\n',
+  );
   while ((performance.now() - t0) / 60_000 < minutes) {
     await new Promise((r) => setTimeout(r, sampleSecs * 1000));
     const m = process.memoryUsage();
     const t = (performance.now() - t0) / 1000;
+    const cpuNow = process.cpuUsage();
+    const cpuSecs = (cpuNow.user - lastCpu.user + cpuNow.system - lastCpu.system) / 1e6;
+    const cpuWall = (performance.now() - lastCpuWall) / 1000;
+    lastCpu = cpuNow;
+    lastCpuWall = performance.now();
     const window = lat.latencies;
     lat.latencies = [];
     const s = {
@@ -194,13 +210,15 @@ async function main(): Promise<void> {
       latency_p50_ms: quantile(window, 0.5),
       latency_p99_ms: quantile(window, 0.99),
       incidents: lat.incidents,
+      cpu_pct: Math.round((cpuSecs / cpuWall) * 100),
+      events_per_cpu_s: cpuSecs > 0 ? Math.round((lat.processed - lastProcessed) / cpuSecs) : 0,
       // Other processes compete for the CPU on shared machines: read the figures against this.
       load_1m: +(loadavg()[0] ?? 0).toFixed(1),
     };
     lastProcessed = lat.processed;
     samples.push(s);
     process.stdout.write(
-      `${String(s.t_s).padEnd(6)} ${String(s.rss_mib).padStart(7)} ${String(s.heap_mib).padStart(8)} ${String(s.queue_depth).padStart(5)} ${String(s.backlog_events).padStart(7)} ${String(s.processed_eps).padStart(9)} ${String(s.latency_p50_ms).padStart(12)} ${String(s.latency_p99_ms).padStart(10)} ${String(s.incidents).padStart(9)} ${String(s.load_1m).padStart(5)}\n`,
+      `${String(s.t_s).padEnd(6)} ${String(s.rss_mib).padStart(7)} ${String(s.heap_mib).padStart(8)} ${String(s.queue_depth).padStart(5)} ${String(s.backlog_events).padStart(7)} ${String(s.processed_eps).padStart(9)} ${String(s.latency_p50_ms).padStart(12)} ${String(s.latency_p99_ms).padStart(10)} ${String(s.incidents).padStart(9)} ${String(s.load_1m).padStart(5)} ${String(s.cpu_pct).padStart(5)} ${String(s.events_per_cpu_s).padStart(8)}\n`,
     );
   }
   stopSource.abort();
@@ -219,16 +237,19 @@ async function main(): Promise<void> {
       : []),
   ];
   const all = samples.map((s) => s.processed_eps!);
+  const perCpu = samples.map((s) => s.events_per_cpu_s!).filter((v) => v > 0);
   const result = {
     when: new Date().toISOString(),
     minutes,
     rated_eps: ratedEps,
+    batch_max: config.runtime.batch_max,
     factor,
     target_eps: targetEps,
     emitted: counters.emitted,
     processed: lat.processed,
     mean_processed_eps: Math.round(all.reduce((a, b) => a + b, 0) / Math.max(1, all.length)),
     incidents: lat.incidents,
+    median_events_per_cpu_s: quantile(perCpu, 0.5),
     second_half: {
       rss_slope_mib_per_min: +rssSlope.toFixed(3),
       heap_slope_mib_per_min: +heapSlope.toFixed(3),
@@ -241,7 +262,7 @@ async function main(): Promise<void> {
   mkdirSync(dirname(outFile), { recursive: true });
   writeFileSync(outFile, `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(
-    `\nprocessed ${result.processed} of ${result.emitted} emitted (mean ${result.mean_processed_eps} events/s); ` +
+    `\nprocessed ${result.processed} of ${result.emitted} emitted (mean ${result.mean_processed_eps} events/s, median ${result.median_events_per_cpu_s} per CPU second); ` +
       `second half: RSS ${result.second_half.rss_slope_mib_per_min} MiB/min, heap ${result.second_half.heap_slope_mib_per_min} MiB/min, ` +
       `backlog ${result.second_half.backlog_slope_events_per_min} events/min\n` +
       (flags.length === 0 ? 'no growth flagged\n' : `GROWTH: ${flags.join('; ')}\n`) +

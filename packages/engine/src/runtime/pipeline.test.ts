@@ -85,7 +85,9 @@ describe('pipeline', () => {
     expect(sink.of('event').map((r) => r.event.id)).toEqual(['r1000', 'r1001', 'r900']);
     const reasons = sink.of('deadletter').map((r) => r.deadLetter.reason);
     expect(reasons[0]).toBe('duplicate: event id r1001 was already processed');
-    expect(reasons[1]).toMatch(/^late: event time 2026-01-01T00:05:00.000Z is 701 s behind the newest event \(allowed lateness 600 s\)$/);
+    expect(reasons[1]).toMatch(
+      /^late: event time 2026-01-01T00:05:00.000Z is 701 s behind the newest event \(allowed lateness 600 s\)$/,
+    );
     expect(reasons[2]).toMatch(/^future: event time .* is 3600 s ahead of its ingest time \(limit 300 s\)$/);
   });
 
@@ -116,5 +118,44 @@ describe('pipeline', () => {
     await pipeline.done;
     expect(sink.of('event')).toHaveLength(500);
     expect(maxDepth).toBeLessThanOrEqual(16);
+  });
+
+  it('keeps processing while a slow sink writes: one write at a time per sink, in order, at most batch_max each, all delivered', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'retimuad-pipe-'));
+    const events: string[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let maxBatch = 0;
+    const slow = new MemorySink('slow');
+    const write = slow.write.bind(slow);
+    slow.write = async (batch) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      maxBatch = Math.max(maxBatch, batch.length);
+      await new Promise((r) => setTimeout(r, 5));
+      for (const rec of batch) if (rec.type === 'event') events.push(rec.event.id);
+      inFlight--;
+      return write(batch);
+    };
+    const items: unknown[] = [];
+    for (let i = 0; i < 400; i++) items.push(reading(i, 5));
+    const p = new Pipeline({
+      config: testConfig(dir, { runtime: { ...testConfig(dir).runtime, batch_max: 50, checkpoint_interval_secs: 0 } }),
+      sources: [arraySource('src', items)],
+      sinks: [slow],
+      logger: silentLogger,
+      metrics: createMetrics({ defaultMetrics: false }),
+      blobs: noBlobs,
+      fresh: true,
+    });
+    await p.start();
+    await p.done;
+    // Everything is delivered before `done`, and the checkpoint written after it covers it all.
+    expect(events).toEqual(items.map((r) => (r as { id: string }).id));
+    expect(maxInFlight).toBe(1);
+    expect(maxBatch).toBeLessThanOrEqual(50);
+    const cp = JSON.parse(await readFile(p.checkpointFile, 'utf8')) as { watermark: number };
+    expect(cp.watermark).toBe((items.at(-1) as { time: number }).time);
+    await p.stop();
   });
 });

@@ -17,10 +17,12 @@ import { decodeEvent } from '../../../core/src/schema/validate.ts';
 import type { AudioClip, Event, ImageFrame, Label } from '../../../core/src/schema/events.ts';
 import type { PipelineConfig } from '../config/load.ts';
 import { BoundedQueue } from './queue.ts';
+import { RecentIds } from './recent-ids.ts';
 import { Processor, type ProcessorSnapshot } from './processor.ts';
 import type { Metrics } from './metrics.ts';
 import type { MediaFeatureStage } from './media-features.ts';
 import type { ModelStage } from '../models/stage.ts';
+import { attachHeatmaps } from '../models/attach.ts';
 import {
   systemClock,
   type BlobStore,
@@ -255,8 +257,12 @@ export class Pipeline {
         if (idleMs >= rt.idle_advance_secs * 1000) this.tick(this.processor.eventTime + (now - Math.max(this.lastTickWall, this.lastEventWall)));
       }
       this.opts.metrics.queueDepth.set(this.queue.size);
-      if (this.pending.length >= rt.batch_max || now - this.lastFlush >= rt.flush_interval_ms) await this.flush();
+      // Sinks write while the next batch is processed (one batch in flight): waiting for them here
+      // would leave the processor idle for every DuckDB commit and file append.
+      if (this.pending.length >= rt.batch_max || now - this.lastFlush >= rt.flush_interval_ms) await this.startFlush();
       if (rt.checkpoint_interval_secs > 0 && now - this.lastCheckpoint >= rt.checkpoint_interval_secs * 1000) {
+        // A checkpoint covers only what the sinks already hold.
+        await this.flush();
         await this.checkpoint();
       }
     }
@@ -276,17 +282,12 @@ export class Pipeline {
       return `future: event time ${new Date(e.time).toISOString()} is ${Math.round((e.time - e.ingestTime) / 1000)} s ahead of its ingest time (limit ${rt.max_future_secs} s)`;
     }
     if (rt.dedupe_window_events > 0) {
-      if (this.seenIds.has(e.id)) return `duplicate: event id ${e.id} was already processed`;
-      this.seenIds.add(e.id);
-      if (this.seenIds.size > rt.dedupe_window_events) {
-        // Sets iterate in insertion order: drop the oldest id.
-        const oldest = this.seenIds.values().next().value;
-        if (oldest !== undefined) this.seenIds.delete(oldest);
-      }
+      this.seenIds ??= new RecentIds(rt.dedupe_window_events);
+      if (!this.seenIds.add(e.id)) return `duplicate: event id ${e.id} was already processed`;
     }
     return undefined;
   }
-  private readonly seenIds = new Set<string>();
+  private seenIds: RecentIds | undefined;
 
   /** Model scores → readings, processed like any reading; media a model cannot read become dead letters. */
   private async deriveModels(e: Event): Promise<void> {
@@ -330,11 +331,52 @@ export class Pipeline {
     this.opts.metrics.openIncidents.set(this.processor.openIncidents().length);
   }
 
-  /** Sends pending records to sinks, each getting only the record types it accepts. */
+  private inflight: Promise<void> | undefined;
+  private inflightError: Error | undefined;
+
+  /** Sends pending records to sinks and waits until every sink has them (or spilled them). */
   async flush(): Promise<void> {
+    await this.startFlush();
+    await this.settle();
+  }
+
+  /** Waits for the batch in flight; rethrows what its delivery could not handle (spilling failed). */
+  private async settle(): Promise<void> {
+    if (this.inflight !== undefined) await this.inflight;
+    if (this.inflightError !== undefined) {
+      const err = this.inflightError;
+      this.inflightError = undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Hands pending records to the sinks without waiting for the writes. One batch is in flight at
+   * a time: the next waits for it, so every sink still sees batches in order, never more than
+   * batch_max records each, and memory stays bounded while sinks are slow (backpressure reaches
+   * the queue and the sources as before).
+   */
+  private async startFlush(): Promise<void> {
+    await this.settle();
     this.lastFlush = this.clock.now();
     if (this.pending.length === 0) return;
     const batch = this.pending.splice(0);
+    const run: Promise<void> = this.deliver(batch).then(
+      () => {
+        if (this.inflight === run) this.inflight = undefined;
+      },
+      (err: unknown) => {
+        if (this.inflight === run) this.inflight = undefined;
+        this.inflightError = err instanceof Error ? err : new Error(String(err));
+      },
+    );
+    this.inflight = run;
+  }
+
+  /** Writes one batch to every sink, each getting only the record types it accepts. */
+  private async deliver(batch: SinkRecord[]): Promise<void> {
+    // Image anomalies point at the image model's heat map of their frame (the console shows it).
+    if (this.opts.models !== undefined) attachHeatmaps(batch, this.opts.models);
     await Promise.all(
       this.opts.sinks.map(async (sink) => {
         const mine = batch.filter((r) => sink.accepts.has(r.type));
