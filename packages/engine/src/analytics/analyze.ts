@@ -151,12 +151,25 @@ export async function analyze(query: QueryFn, opts: AnalyzeOptions): Promise<Ana
     throw new AnalyzeError('E_ANALYZE_OPTIONS', `analyze: bins must be an integer in [2, 1000], got ${bins}`);
   const now = opts.now ?? (() => performance.now());
   const { trendW, clusterW, fine, split } = planWindows(from, to, opts);
-  const params: Record<string, DuckDBValue> = { from: BigInt(Math.trunc(from)), to: BigInt(Math.trunc(to)) };
+  // Numbers are written into the SQL as integer literals, not bound: a bound parameter is opaque to
+  // DuckDB's optimiser (no constant folding into the per-row window and bin expressions, no
+  // pushdown of the time range), which cost 5× the CPU of the same scan over 10 M rows (0.54 s vs
+  // 2.66 s). They are checked integers, so nothing the caller passes can reach the SQL as text;
+  // asset names stay bound parameters.
+  const int = (name: string, v: number): string => {
+    const t = Math.trunc(v);
+    if (!Number.isSafeInteger(t))
+      throw new AnalyzeError('E_ANALYZE_OPTIONS', `analyze: ${name} must be a safe integer, got ${v}`);
+    return String(t);
+  };
+  const fromL = int('from', from);
+  const toL = int('to', to);
+  const params: Record<string, DuckDBValue> = {};
   const assets = opts.assets ?? [];
   // Asset names are bound as parameters, never spliced into SQL.
   assets.forEach((a, i) => (params[`a${i}`] = a));
   const cond = (p: string): string =>
-    `${p}time BETWEEN $from AND $to` +
+    `${p}time BETWEEN ${fromL} AND ${toL}` +
     (assets.length > 0 ? ` AND ${p}asset IN (${assets.map((_, i) => `$a${i}`).join(', ')})` : '');
   const where = cond('');
   const timingsMs: Record<string, number> = {};
@@ -205,19 +218,39 @@ export async function analyze(query: QueryFn, opts: AnalyzeOptions): Promise<Ana
     };
   });
 
-  // 2. Histograms, with the per-period counts drift needs, in one scan. The bin expression is
-  //    core/analytics binOf(), written out in SQL; Spark uses the same one.
-  const histRows = await run(
-    'histograms',
-    `WITH s AS (SELECT site, asset, metric, min(value) AS lo, max(value) AS hi FROM ${relation} WHERE ${where} GROUP BY site, asset, metric)
-     SELECT r.site, r.asset, r.metric,
-            CASE WHEN s.hi > s.lo THEN least($bins - 1, greatest(0, floor((r.value - s.lo) / (s.hi - s.lo) * $bins)))::INTEGER ELSE 0 END AS bin,
-            count(*) AS n, count(*) FILTER (WHERE r.time < $split) AS nb, min(r.time) AS first
-     FROM ${relation} r JOIN s ON r.site = s.site AND r.asset = s.asset AND r.metric = s.metric
-     WHERE ${cond('r.')}
-     GROUP BY ALL`,
-    { bins, split: BigInt(Math.trunc(split)) },
-  );
+  // 2-5. One more scan, two grouping sets: per (series, histogram bin) the counts, the count before
+  //      the split and the first time; per (series, fine window) count, mean and variance. Each
+  //      series' [min, max] comes from step 1 as a bound VALUES table (exact doubles, no second
+  //      min/max pass and no self-join), so 10 M rows are read twice in all, not four times.
+  //      The bin expression is core/analytics binOf(), written out in SQL; Spark uses the same one.
+  const ranges: Record<string, DuckDBValue> = {};
+  stats.forEach((s, i) => {
+    ranges[`s${i}`] = s.site;
+    ranges[`as${i}`] = s.asset;
+    ranges[`m${i}`] = s.metric;
+    ranges[`lo${i}`] = s.min;
+    ranges[`hi${i}`] = s.max;
+  });
+  const values = stats.map((_, i) => `($s${i}, $as${i}, $m${i}, $lo${i}::DOUBLE, $hi${i}::DOUBLE)`).join(', ');
+  const scanRows =
+    stats.length === 0
+      ? []
+      : await run(
+          'histograms',
+          `WITH s(site, asset, metric, lo, hi) AS (VALUES ${values}),
+           x AS (SELECT r.site, r.asset, r.metric, r.time, r.value,
+                        CASE WHEN s.hi > s.lo THEN least(${bins - 1}, greatest(0, floor((r.value - s.lo) / (s.hi - s.lo) * ${bins})))::INTEGER ELSE 0 END AS bin,
+                        (r.time - ${fromL}) // ${int('the fine window', fine)} AS b
+                 FROM ${relation} r JOIN s ON r.site = s.site AND r.asset = s.asset AND r.metric = s.metric
+                 WHERE ${cond('r.')})
+           SELECT site, asset, metric, grouping(bin) AS by_window, bin, b,
+                  count(*) AS n, count(*) FILTER (WHERE time < ${int('the split time', split)}) AS nb, min(time) AS first,
+                  avg(value) AS m, var_pop(value) AS v
+           FROM x GROUP BY GROUPING SETS ((site, asset, metric, bin), (site, asset, metric, b))`,
+          ranges,
+        );
+  const histRows = scanRows.filter((r) => num(r['by_window']) === 0);
+  const fineRows = scanRows.filter((r) => num(r['by_window']) !== 0);
   const histByKey = new Map<string, { h: Histogram; before: number[]; after: number[] }>();
   for (const s of stats) {
     const width = s.max > s.min ? (s.max - s.min) / bins : 0;
@@ -256,15 +289,6 @@ export async function analyze(query: QueryFn, opts: AnalyzeOptions): Promise<Ana
     histograms.push(e.h);
   }
 
-  // 3-5. One scan gives count, mean and variance per (series, fine window); drift, trends and the
-  //      clustering features are all combinations of those windows (the window sizes divide
-  //      one another and the split lies on a window edge), so 10 M rows are read once, not thrice.
-  const fineRows = await run(
-    'windows',
-    `SELECT site, asset, metric, (time - $from) // $w AS b, count(*) AS n, avg(value) AS m, var_pop(value) AS v
-     FROM ${relation} WHERE ${where} GROUP BY ALL ORDER BY site, asset, metric, b`,
-    { w: BigInt(fine) },
-  );
   const tj = now();
   const perSeries = new Map<
     string,
@@ -280,6 +304,8 @@ export async function analyze(query: QueryFn, opts: AnalyzeOptions): Promise<Ana
     const n = num(r['n']);
     e.wins.push({ b: num(r['b']), agg: { n, mean: num(r['m']), m2: num(r['v']) * n } });
   }
+  // Windows arrive in hash order: the merges below need them by time.
+  for (const e of perSeries.values()) e.wins.sort((x, y) => x.b - y.b);
   const splitB = (split - from) / fine;
   const drifts: Drift[] = [];
   const trends: Trend[] = [];
