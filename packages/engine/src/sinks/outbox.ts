@@ -662,3 +662,29 @@ export async function openOutbox<T>(params: OutboxParams, deps: OutboxDeps<T>): 
     },
   };
 }
+
+/**
+ * The write/close pair of a sink fronted by an outbox: records are encoded into the outbox's
+ * items, writes after close are refused with the sink's own error, and close drains (or spills)
+ * the outbox before `onClosed` (e.g. aborting in-flight requests).
+ */
+export function outboxWriter<R, T>(
+  outbox: Outbox<T>,
+  encode: (batch: readonly R[]) => T[],
+  closedError: () => Error,
+  onClosed: () => void,
+): { write(batch: readonly R[]): Promise<void>; close(): Promise<void> } {
+  let closed = false;
+  return {
+    write(batch) {
+      if (closed) return Promise.reject(closedError());
+      return outbox.write(encode(batch));
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await outbox.close();
+      onClosed();
+    },
+  };
+}

@@ -30,7 +30,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { DeadLetter, Sink, SinkRecord, SinkRecordType } from '../../runtime/types.ts';
 import { resolveSinkParams, trackedWrites, type SinkDeps } from '../common.ts';
-import { OutboxParamProps, openOutbox, type OutboxStats } from '../outbox.ts';
+import { OutboxParamProps, openOutbox, outboxWriter, type OutboxStats } from '../outbox.ts';
 import { backoffDelay, describeFetchError, readSecret, retryableStatus, sleep } from '../influxdb/retry.ts';
 import { toEsDoc, type EsDoc } from './documents.ts';
 import { ES_KINDS, esIndexTemplate } from './schema.ts';
@@ -400,22 +400,17 @@ export async function createElasticsearchSink(raw: unknown, deps: EsSinkDeps): P
         random,
       },
     );
-    let closed = false;
     return {
       id,
       accepts: ACCEPTS,
       ready,
       stats: () => ({ ...counts, outbox: outbox.stats() }),
-      write(batch) {
-        if (closed) return Promise.reject(new EsSinkError('E_ES_CLOSED', `elasticsearch sink ${id} is closed`));
-        return outbox.write(toDocs(batch));
-      },
-      async close() {
-        if (closed) return;
-        closed = true;
-        await outbox.close();
-        closing.abort();
-      },
+      ...outboxWriter(
+        outbox,
+        toDocs,
+        () => new EsSinkError('E_ES_CLOSED', `elasticsearch sink ${id} is closed`),
+        () => closing.abort(),
+      ),
     };
   }
 

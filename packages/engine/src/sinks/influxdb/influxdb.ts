@@ -34,7 +34,7 @@ import { gzipSync } from 'node:zlib';
 import { Type, type Static } from '@sinclair/typebox';
 import type { DeadLetter, Sink, SinkRecord, SinkRecordType } from '../../runtime/types.ts';
 import { resolveSinkParams, trackedWrites, type SinkDeps } from '../common.ts';
-import { OutboxParamProps, openOutbox, type OutboxStats } from '../outbox.ts';
+import { OutboxParamProps, openOutbox, outboxWriter, type OutboxStats } from '../outbox.ts';
 import { keepAliveClient } from './http.ts';
 import { recordToLine } from './line-protocol.ts';
 import { backoffDelay, describeFetchError, readSecret, retryableStatus, sleep } from './retry.ts';
@@ -360,22 +360,17 @@ export async function createInfluxSink(raw: unknown, deps: InfluxSinkDeps): Prom
         random,
       },
     );
-    let closed = false;
     return {
       id,
       accepts: ACCEPTS,
       writeUrl,
       stats: () => ({ ...counts, outbox: outbox.stats() }),
-      write(batch) {
-        if (closed) return Promise.reject(new InfluxSinkError('E_INFLUX_CLOSED', `influxdb sink ${id} is closed`));
-        return outbox.write(toLines(batch));
-      },
-      async close() {
-        if (closed) return;
-        closed = true;
-        await outbox.close();
-        closing.abort();
-      },
+      ...outboxWriter(
+        outbox,
+        toLines,
+        () => new InfluxSinkError('E_INFLUX_CLOSED', `influxdb sink ${id} is closed`),
+        () => closing.abort(),
+      ),
     };
   }
 
