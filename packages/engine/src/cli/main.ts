@@ -20,6 +20,13 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..')
 export const DEFAULT_CONFIG = join(repoRoot, 'examples/plant.yaml');
 export const DEFAULT_SCORE_CONFIG = join(repoRoot, 'examples/score.yaml');
 
+/** The options that were given: drops undefined values so optional fields stay absent (exactOptionalPropertyTypes). */
+function given<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
+}
+
 const int = (name: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0)
@@ -66,10 +73,7 @@ program
       ).runCommand({
         config: o.config,
         fresh: o.fresh,
-        ...(o.port !== undefined ? { port: o.port } : {}),
-        ...(o.host !== undefined ? { host: o.host } : {}),
-        ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}),
-        ...(o.logLevel !== undefined ? { logLevel: o.logLevel } : {}),
+        ...given({ port: o.port, host: o.host, dataDir: o.dataDir, logLevel: o.logLevel }),
       });
     },
   );
@@ -155,8 +159,7 @@ program
           keyBy: o.keyBy,
           partitions: o.partitions,
           blobsDir: o.blobsDir,
-          ...(o.speed !== undefined ? { speed: o.speed } : {}),
-          ...(o.scenarios !== undefined ? { scenarios: o.scenarios } : {}),
+          ...given({ speed: o.speed, scenarios: o.scenarios }),
         });
         return;
       }
@@ -168,8 +171,7 @@ program
         durationSecs: o.durationSecs,
         startTime,
         stdout: o.stdout,
-        ...(o.out !== undefined ? { outDir: o.out } : {}),
-        ...(o.scenarios !== undefined ? { scenarios: o.scenarios } : {}),
+        ...given({ outDir: o.out, scenarios: o.scenarios }),
       });
     },
   );
@@ -215,9 +217,7 @@ program
         intervalSecs: o.intervalSecs,
         warn: (m) => process.stderr.write(`${m}\n`),
         ...(sep !== undefined ? { sep } : {}),
-        ...(o.timestampCol !== undefined ? { timestampCol: o.timestampCol } : {}),
-        ...(o.keyCols !== undefined ? { keyCols: o.keyCols } : {}),
-        ...(o.valueCols !== undefined ? { valueCols: o.valueCols } : {}),
+        ...given({ timestampCol: o.timestampCol, keyCols: o.keyCols, valueCols: o.valueCols }),
       });
       process.stdout.write(
         `${o.out}: ${summary.rows} rows, ${summary.scored} scored, ${summary.flagged} flagged, ${summary.rejected} rejected` +
@@ -248,9 +248,7 @@ evalCmd
         config,
         dataDir: o.data,
         perFile: o.perFile,
-        ...(o.out !== undefined ? { outDir: o.out } : {}),
-        ...(o.files !== undefined ? { files: o.files } : {}),
-        ...(o.json !== undefined ? { jsonFile: o.json } : {}),
+        ...given({ outDir: o.out, files: o.files, jsonFile: o.json }),
       });
     },
   );
@@ -288,8 +286,7 @@ program
       await import('../worker/command.ts')
     ).runWorkerCommand({
       config: o.config,
-      ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}),
-      ...(o.group !== undefined ? { groupId: o.group } : {}),
+      ...given({ stateDir: o.stateDir, groupId: o.group }),
     });
   });
 
@@ -320,10 +317,7 @@ program
       ).runStackApiCommand({
         config: o.config,
         groupId: o.group,
-        ...(o.port !== undefined ? { port: o.port } : {}),
-        ...(o.host !== undefined ? { host: o.host } : {}),
-        ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}),
-        ...(o.blobsDir !== undefined ? { blobsDir: o.blobsDir } : {}),
+        ...given({ port: o.port, host: o.host, dataDir: o.dataDir, blobsDir: o.blobsDir }),
         ...(o.topics !== undefined ? { topics: o.topics as TopicRole[] } : {}),
       });
     },
