@@ -116,10 +116,16 @@ describe('openEmbeddedStore (file)', () => {
       ...[0, 1, 2].map((i) => ev({ type: 'event', event: reading(i) })),
       { type: 'event', event: log },
       { type: 'event', event: clip },
-      { type: 'score', score: { time: T0, site: 'plant-a', asset: 'P-101', detector: 'z1', metric: 'flow_m3h', score: 0.25 } },
+      {
+        type: 'score',
+        score: { time: T0, site: 'plant-a', asset: 'P-101', detector: 'z1', metric: 'flow_m3h', score: 0.25 },
+      },
       { type: 'anomaly', anomaly: anomaly('an-1', T0 + 2000) },
       { type: 'incident', incident: incident('inc-1', 1) },
-      { type: 'deadletter', deadLetter: { id: 'd1', time: T0, component: 'decode', where: 'file.csv:17', reason: 'bad value', raw: 'x,y' } },
+      {
+        type: 'deadletter',
+        deadLetter: { id: 'd1', time: T0, component: 'decode', where: 'file.csv:17', reason: 'bad value', raw: 'x,y' },
+      },
       { type: 'label', label },
     ]);
     const expected = {
@@ -148,7 +154,15 @@ describe('openEmbeddedStore (file)', () => {
         { time: T0 + 2000, value: 2 },
       ]);
       expect(await again.logs({ text: 'login failed' })).toEqual([
-        { id: 'l-1', time: T0 + 500, site: 'plant-a', asset: 'PLC-1', level: 'warn', message: log.message, fields: log.fields },
+        {
+          id: 'l-1',
+          time: T0 + 500,
+          site: 'plant-a',
+          asset: 'PLC-1',
+          level: 'warn',
+          message: log.message,
+          fields: log.fields,
+        },
       ]);
       expect(await again.logs({ text: '50%' })).toHaveLength(1);
       expect(await again.logs({ text: 'nothing like this' })).toHaveLength(0);
@@ -193,7 +207,10 @@ describe('openEmbeddedStore (memory)', () => {
     await store.write([{ type: 'incident', incident: incident('inc-u', 2, { status: 'resolved' }) }]);
     expect(await store.incident('inc-u')).toEqual(incident('inc-u', 3));
     await store.write([
-      { type: 'incident', incident: incident('inc-u', 4, { status: 'resolved', endTime: T0 + 9000, assets: ['P-101', 'V-7'] }) },
+      {
+        type: 'incident',
+        incident: incident('inc-u', 4, { status: 'resolved', endTime: T0 + 9000, assets: ['P-101', 'V-7'] }),
+      },
     ]);
     const got = await store.incident('inc-u');
     expect(got?.revision).toBe(4);
@@ -236,7 +253,14 @@ describe('openEmbeddedStore (memory)', () => {
       for (const detector of ['z1', 'cusum']) {
         batch.push({
           type: 'score',
-          score: { time: T0 + i * 1000, site: 'plant-a', asset: 'SC-1', detector, metric: 'flow_m3h', score: i === 1500 ? 1 : 0.1 },
+          score: {
+            time: T0 + i * 1000,
+            site: 'plant-a',
+            asset: 'SC-1',
+            detector,
+            metric: 'flow_m3h',
+            score: i === 1500 ? 1 : 0.1,
+          },
         });
       }
     }
@@ -254,7 +278,10 @@ describe('openEmbeddedStore (memory)', () => {
     try {
       await s.write([
         ...['A', 'B', 'C', 'D'].map((asset, i) => ev({ type: 'event', event: reading(100, { asset, id: `x-${i}` }) })),
-        ev({ type: 'event', event: reading(101, { asset: 'A', metric: 'pressure_bar', unit: 'bar', value: 2.5, id: 'x-p' }) }),
+        ev({
+          type: 'event',
+          event: reading(101, { asset: 'A', metric: 'pressure_bar', unit: 'bar', value: 2.5, id: 'x-p' }),
+        }),
         { type: 'anomaly', anomaly: anomaly('an-b', T0 + 100_000 - 30_000, 'B') },
         // D's anomaly is older than a minute before the latest data: D is normal again.
         { type: 'anomaly', anomaly: anomaly('an-d', T0 + 101_000 - 61_000, 'D') },
@@ -270,7 +297,12 @@ describe('openEmbeddedStore (memory)', () => {
         { metric: 'flow_m3h', unit: 'm3/h', last: 100, lastTime: T0 + 100_000 },
         { metric: 'pressure_bar', unit: 'bar', last: 2.5, lastTime: T0 + 101_000 },
       ]);
-      await s.write([{ type: 'incident', incident: incident('inc-c', 2, { assets: ['C', 'B'], status: 'resolved', endTime: T0 + 1 }) }]);
+      await s.write([
+        {
+          type: 'incident',
+          incident: incident('inc-c', 2, { assets: ['C', 'B'], status: 'resolved', endTime: T0 + 1 }),
+        },
+      ]);
       const after = Object.fromEntries((await s.assets()).map((x) => [x.asset, x.state]));
       expect(after).toEqual({ A: 'normal', B: 'anomalous', C: 'normal', D: 'normal' });
     } finally {
@@ -286,7 +318,10 @@ describe('openEmbeddedStore (memory)', () => {
         ev({ type: 'event', event: reading(0, { time: T0 }) }),
         ev({ type: 'event', event: reading(1, { time: T0 + 2 * hour }) }),
         ev({ type: 'event', event: reading(2, { time: T0 + 3 * hour }) }),
-        { type: 'score', score: { time: T0, site: 'plant-a', asset: 'P-101', detector: 'z1', metric: 'flow_m3h', score: 0.1 } },
+        {
+          type: 'score',
+          score: { time: T0, site: 'plant-a', asset: 'P-101', detector: 'z1', metric: 'flow_m3h', score: 0.1 },
+        },
         { type: 'anomaly', anomaly: anomaly('keep-me', T0) },
       ]);
       // Newest reading at T0+3h, 1 h retention: the cutoff is T0+2h, exclusive.
@@ -331,7 +366,11 @@ describe('openEmbeddedStore (atomic batches)', () => {
     try {
       const bad = { ...reading(2), unit: null } as unknown as Reading; // a null unit cannot be appended
       const err = await s
-        .write([ev({ type: 'event', event: reading(1) }), { type: 'incident', incident: incident('inc-x', 1) }, ev({ type: 'event', event: bad })])
+        .write([
+          ev({ type: 'event', event: reading(1) }),
+          { type: 'incident', incident: incident('inc-x', 1) },
+          ev({ type: 'event', event: bad }),
+        ])
         .then(
           () => undefined,
           (e: unknown) => e,
@@ -350,11 +389,35 @@ describe('openEmbeddedStore (atomic batches)', () => {
   });
 });
 
+describe('openEmbeddedStore (memory)', () => {
+  it('caps DuckDB memory at memory_limit_mb (default 1024 MB), so a long run does not take 80% of RAM', async () => {
+    for (const [opts, want] of [
+      [{}, 1024],
+      [{ memory_limit_mb: 256 }, 256],
+    ] as const) {
+      const s = await openEmbeddedStore(':memory:', { retention_hours: 0, ...opts });
+      try {
+        const [row] = await s.query("SELECT current_setting('memory_limit') AS m");
+        // DuckDB reports the limit in its own units (e.g. "976.5 MiB" for 1024 MB).
+        const m = /^([\d.]+) (KiB|MiB|GiB)$/.exec(String(row?.['m']));
+        expect(m).not.toBeNull();
+        const bytes = Number(m?.[1]) * { KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30 }[m?.[2] as 'KiB' | 'MiB' | 'GiB'];
+        expect(Math.abs(bytes - want * 1e6) / (want * 1e6)).toBeLessThan(0.01);
+      } finally {
+        await s.close();
+      }
+    }
+  });
+});
+
 describe('openEmbeddedStore (retention timer)', () => {
   it('prunes on its own every prune_interval_secs', async () => {
     const s = await openEmbeddedStore(':memory:', { retention_hours: 1, prune_interval_secs: 0.02 });
     try {
-      await s.write([ev({ type: 'event', event: reading(0) }), ev({ type: 'event', event: reading(1, { time: T0 + 2 * 3_600_000 }) })]);
+      await s.write([
+        ev({ type: 'event', event: reading(0) }),
+        ev({ type: 'event', event: reading(1, { time: T0 + 2 * 3_600_000 }) }),
+      ]);
       let readings = 2;
       for (let i = 0; i < 100 && readings > 1; i++) {
         await new Promise((r) => setTimeout(r, 20));

@@ -22,7 +22,13 @@
  * const pts = await store.series('plant-a', 'P-101', 'flow_m3h', { from, to }, 500);
  * await store.close();
  */
-import { DuckDBInstance, listValue, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import {
+  DuckDBInstance,
+  listValue,
+  type DuckDBAppender,
+  type DuckDBConnection,
+  type DuckDBValue,
+} from '@duckdb/node-api';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { Logger } from 'pino';
@@ -48,10 +54,19 @@ export const EmbeddedStoreParams = Type.Object(
     retention_hours: Type.Number({
       minimum: 0,
       default: 168,
-      description: 'Readings and scores older than this (event time, relative to the newest reading) are deleted; 0 keeps everything.',
+      description:
+        'Readings and scores older than this (event time, relative to the newest reading) are deleted; 0 keeps everything.',
     }),
     prune_interval_secs: Type.Number({ exclusiveMinimum: 0, default: 300, description: 'How often retention runs.' }),
-    threads: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, description: 'DuckDB worker threads (default: DuckDB chooses).' })),
+    threads: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 64, description: 'DuckDB worker threads (default: DuckDB chooses).' }),
+    ),
+    memory_limit_mb: Type.Integer({
+      minimum: 64,
+      default: 1024,
+      description:
+        "Cap on DuckDB's memory (buffer cache included); beyond it DuckDB evicts or spills. Without a cap it may grow to 80% of RAM as the store fills.",
+    }),
   },
   { additionalProperties: false },
 );
@@ -133,7 +148,14 @@ const TEMPLATE_SQL = `regexp_replace(regexp_replace(regexp_replace(message,
   '\\b0x[0-9a-fA-F]+\\b|\\b[0-9a-fA-F]{8,}\\b', '<*>', 'g'),
   '\\b\\d+(\\.\\d+)?\\b', '<*>', 'g')`;
 
-const ALL_TYPES: ReadonlySet<SinkRecordType> = new Set<SinkRecordType>(['event', 'score', 'anomaly', 'incident', 'deadletter', 'label']);
+const ALL_TYPES: ReadonlySet<SinkRecordType> = new Set<SinkRecordType>([
+  'event',
+  'score',
+  'anomaly',
+  'incident',
+  'deadletter',
+  'label',
+]);
 const SCHEMA_VERSION = '1';
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 10_000;
@@ -188,6 +210,7 @@ export async function openEmbeddedStore(path: string, opts: EmbeddedStoreOptions
   const params = resolveStoreParams(raw);
   const dbOptions: Record<string, string> = {};
   if (params.threads !== undefined) dbOptions['threads'] = String(params.threads);
+  dbOptions['memory_limit'] = `${params.memory_limit_mb}MB`;
 
   let instance: DuckDBInstance | undefined;
   let conn: DuckDBConnection | undefined;
@@ -209,7 +232,9 @@ export async function openEmbeddedStore(path: string, opts: EmbeddedStoreOptions
     conn?.closeSync();
     instance?.closeSync();
     if (err instanceof StorageError) throw err;
-    throw new StorageError('E_STORE_OPEN', `could not open embedded store ${path}: ${(err as Error).message}`, { cause: err });
+    throw new StorageError('E_STORE_OPEN', `could not open embedded store ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 
   // One queue for everything that touches the connection.
@@ -227,7 +252,9 @@ export async function openEmbeddedStore(path: string, opts: EmbeddedStoreOptions
       try {
         return await fn();
       } catch (err) {
-        throw new StorageError('E_STORE_QUERY', `embedded store ${path}: ${what} failed: ${(err as Error).message}`, { cause: err });
+        throw new StorageError('E_STORE_QUERY', `embedded store ${path}: ${what} failed: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
     });
   }
@@ -261,9 +288,13 @@ export async function openEmbeddedStore(path: string, opts: EmbeddedStoreOptions
             throw err;
           }
         } catch (err) {
-          throw new StorageError('E_STORE_WRITE', `embedded store ${path}: writing ${batch.length} records failed: ${(err as Error).message}`, {
-            cause: err,
-          });
+          throw new StorageError(
+            'E_STORE_WRITE',
+            `embedded store ${path}: writing ${batch.length} records failed: ${(err as Error).message}`,
+            {
+              cause: err,
+            },
+          );
         }
       });
     },
@@ -313,7 +344,15 @@ export async function openEmbeddedStore(path: string, opts: EmbeddedStoreOptions
 
     series(site, asset, metric, range, maxPoints) {
       return read(`series(${site}/${asset}/${metric})`, async () => {
-        const pts = await minMaxDownsample(conn, 'readings', 'value', 'site = $site AND asset = $asset AND metric = $metric', { site, asset, metric }, range, maxPoints);
+        const pts = await minMaxDownsample(
+          conn,
+          'readings',
+          'value',
+          'site = $site AND asset = $asset AND metric = $metric',
+          { site, asset, metric },
+          range,
+          maxPoints,
+        );
         return pts.map((p) => ({ time: p.time, value: p.value }));
       });
     },
@@ -354,7 +393,11 @@ export async function openEmbeddedStore(path: string, opts: EmbeddedStoreOptions
           values['asset'] = q.asset;
         }
         addRange(where, values, 'time', 'time', q.range);
-        const r = await rows(conn, `SELECT body FROM anomalies ${whereSql(where)} ORDER BY time DESC, id LIMIT $limit`, values);
+        const r = await rows(
+          conn,
+          `SELECT body FROM anomalies ${whereSql(where)} ORDER BY time DESC, id LIMIT $limit`,
+          values,
+        );
         return r.map((row) => JSON.parse(str(row['body'])) as Anomaly);
       });
     },
@@ -373,7 +416,11 @@ export async function openEmbeddedStore(path: string, opts: EmbeddedStoreOptions
         }
         // An incident matches a range when its lifetime overlaps it.
         addRange(where, values, 'start_time', 'coalesce(end_time, last_time)', q.range);
-        const r = await rows(conn, `SELECT body FROM incidents ${whereSql(where)} ORDER BY last_time DESC, id LIMIT $limit`, values);
+        const r = await rows(
+          conn,
+          `SELECT body FROM incidents ${whereSql(where)} ORDER BY last_time DESC, id LIMIT $limit`,
+          values,
+        );
         return r.map((row) => JSON.parse(str(row['body'])) as Incident);
       });
     },
@@ -409,17 +456,15 @@ export async function openEmbeddedStore(path: string, opts: EmbeddedStoreOptions
           `SELECT id, time, site, asset, level, message, fields FROM logs ${whereSql(where)} ORDER BY time DESC, id LIMIT $limit`,
           values,
         );
-        return r.map(
-          (row): StoredLog => ({
-            id: str(row['id']),
-            time: num(row['time']),
-            site: str(row['site']),
-            asset: str(row['asset']),
-            level: str(row['level']),
-            message: str(row['message']),
-            fields: JSON.parse(str(row['fields'])) as Record<string, unknown>,
-          }),
-        );
+        return r.map((row): StoredLog => ({
+          id: str(row['id']),
+          time: num(row['time']),
+          site: str(row['site']),
+          asset: str(row['asset']),
+          level: str(row['level']),
+          message: str(row['message']),
+          fields: JSON.parse(str(row['fields'])) as Record<string, unknown>,
+        }));
       });
     },
 
@@ -437,34 +482,39 @@ export async function openEmbeddedStore(path: string, opts: EmbeddedStoreOptions
           `SELECT id, time, site, asset, kind, uri, content_type, bytes, sha256 FROM media ${whereSql(where)} ORDER BY time DESC, id LIMIT $limit`,
           values,
         );
-        return r.map(
-          (row): StoredMedia => ({
-            id: str(row['id']),
-            time: num(row['time']),
-            site: str(row['site']),
-            asset: str(row['asset']),
-            kind: str(row['kind']) === 'audio' ? 'audio' : 'image',
-            media: { uri: str(row['uri']), contentType: str(row['content_type']), bytes: num(row['bytes']), sha256: str(row['sha256']) },
-          }),
-        );
+        return r.map((row): StoredMedia => ({
+          id: str(row['id']),
+          time: num(row['time']),
+          site: str(row['site']),
+          asset: str(row['asset']),
+          kind: str(row['kind']) === 'audio' ? 'audio' : 'image',
+          media: {
+            uri: str(row['uri']),
+            contentType: str(row['content_type']),
+            bytes: num(row['bytes']),
+            sha256: str(row['sha256']),
+          },
+        }));
       });
     },
 
     deadLetters(limit) {
       return read('deadLetters()', async () => {
-        const r = await rows(conn, 'SELECT id, time, component, "where", reason, raw FROM deadletters ORDER BY time DESC, id LIMIT $limit', {
-          limit: limitOf(limit),
-        });
-        return r.map(
-          (row): DeadLetter => ({
-            id: str(row['id']),
-            time: num(row['time']),
-            component: str(row['component']),
-            where: str(row['where']),
-            reason: str(row['reason']),
-            raw: str(row['raw']),
-          }),
+        const r = await rows(
+          conn,
+          'SELECT id, time, component, "where", reason, raw FROM deadletters ORDER BY time DESC, id LIMIT $limit',
+          {
+            limit: limitOf(limit),
+          },
         );
+        return r.map((row): DeadLetter => ({
+          id: str(row['id']),
+          time: num(row['time']),
+          component: str(row['component']),
+          where: str(row['where']),
+          reason: str(row['reason']),
+          raw: str(row['raw']),
+        }));
       });
     },
 
@@ -495,7 +545,13 @@ export async function openEmbeddedStore(path: string, opts: EmbeddedStoreOptions
           conn,
           `INSERT INTO incident_actions (incident_id, action, actor, time, comment)
            VALUES ($incident_id, $action, $actor, $time, $comment) RETURNING seq`,
-          { incident_id: a.incidentId, action: a.action, actor: a.actor, time: toBig(a.time), comment: a.comment ?? null },
+          {
+            incident_id: a.incidentId,
+            action: a.action,
+            actor: a.actor,
+            time: toBig(a.time),
+            comment: a.comment ?? null,
+          },
         );
         return { ...a, seq: num(r[0]?.['seq']) };
       });
@@ -549,16 +605,14 @@ export async function openEmbeddedStore(path: string, opts: EmbeddedStoreOptions
            FROM logs ${whereSql(where)} GROUP BY template ORDER BY n, last_time DESC LIMIT $limit`,
           values,
         );
-        return r.map(
-          (row): LogTemplate => ({
-            template: str(row['template']),
-            count: num(row['n']),
-            firstTime: num(row['first_time']),
-            lastTime: num(row['last_time']),
-            assets: (row['assets'] as unknown[]).map(str),
-            example: str(row['example']),
-          }),
-        );
+        return r.map((row): LogTemplate => ({
+          template: str(row['template']),
+          count: num(row['n']),
+          firstTime: num(row['first_time']),
+          lastTime: num(row['last_time']),
+          assets: (row['assets'] as unknown[]).map(str),
+          example: str(row['example']),
+        }));
       });
     },
 
@@ -839,7 +893,10 @@ async function queryAssets(conn: DuckDBConnection): Promise<AssetSummary[]> {
   const anomalous = await rows(conn, 'SELECT DISTINCT site, asset FROM anomalies WHERE time >= $since', {
     since: toBig(latest - ANOMALOUS_WINDOW_MS),
   });
-  const inIncident = await rows(conn, `SELECT DISTINCT site, unnest(assets) AS asset FROM incidents WHERE status = 'open'`);
+  const inIncident = await rows(
+    conn,
+    `SELECT DISTINCT site, unnest(assets) AS asset FROM incidents WHERE status = 'open'`,
+  );
 
   const key = (site: unknown, asset: unknown): string => `${str(site)}\u0000${str(asset)}`;
   const anomalousSet = new Set(anomalous.map((r) => key(r['site'], r['asset'])));
@@ -849,7 +906,12 @@ async function queryAssets(conn: DuckDBConnection): Promise<AssetSummary[]> {
     const k = key(site, asset);
     let s = byKey.get(k);
     if (!s) {
-      s = { site, asset, metrics: [], state: incidentSet.has(k) ? 'incident' : anomalousSet.has(k) ? 'anomalous' : 'normal' };
+      s = {
+        site,
+        asset,
+        metrics: [],
+        state: incidentSet.has(k) ? 'incident' : anomalousSet.has(k) ? 'anomalous' : 'normal',
+      };
       byKey.set(k, s);
     }
     return s;
@@ -857,16 +919,27 @@ async function queryAssets(conn: DuckDBConnection): Promise<AssetSummary[]> {
   for (const r of metricRows) {
     const s = summary(str(r['site']), str(r['asset']));
     if (r['stage'] !== null && r['stage'] !== undefined) s.stage = str(r['stage']);
-    s.metrics.push({ metric: str(r['metric']), unit: str(r['unit']), last: num(r['last']), lastTime: num(r['last_time']) });
+    s.metrics.push({
+      metric: str(r['metric']),
+      unit: str(r['unit']),
+      last: num(r['last']),
+      lastTime: num(r['last_time']),
+    });
   }
   for (const r of otherRows) {
     const s = summary(str(r['site']), str(r['asset']));
     if (s.stage === undefined && r['stage'] !== null && r['stage'] !== undefined) s.stage = str(r['stage']);
   }
-  return [...byKey.values()].sort((a, b) => (a.site === b.site ? a.asset.localeCompare(b.asset) : a.site.localeCompare(b.site)));
+  return [...byKey.values()].sort((a, b) =>
+    a.site === b.site ? a.asset.localeCompare(b.asset) : a.site.localeCompare(b.site),
+  );
 }
 
-async function rows(conn: DuckDBConnection, sql: string, values?: Record<string, DuckDBValue>): Promise<Array<Record<string, unknown>>> {
+async function rows(
+  conn: DuckDBConnection,
+  sql: string,
+  values?: Record<string, DuckDBValue>,
+): Promise<Array<Record<string, unknown>>> {
   const reader = values === undefined ? await conn.runAndReadAll(sql) : await conn.runAndReadAll(sql, values);
   return reader.getRowObjectsJS();
 }
@@ -875,7 +948,13 @@ function whereSql(where: string[]): string {
   return where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
 }
 
-function addRange(where: string[], values: Record<string, DuckDBValue>, startCol: string, endCol: string, range: TimeRange | undefined): void {
+function addRange(
+  where: string[],
+  values: Record<string, DuckDBValue>,
+  startCol: string,
+  endCol: string,
+  range: TimeRange | undefined,
+): void {
   if (!range) return;
   where.push(`${startCol} <= $to AND ${endCol} >= $from`);
   values['from'] = toBig(range.from);
@@ -899,7 +978,10 @@ function num(v: unknown): number {
 
 function str(v: unknown): string {
   if (typeof v === 'string') return v;
-  throw new StorageError('E_STORE_QUERY', `expected a string from the embedded store, got ${v === null ? 'null' : typeof v}`);
+  throw new StorageError(
+    'E_STORE_QUERY',
+    `expected a string from the embedded store, got ${v === null ? 'null' : typeof v}`,
+  );
 }
 
 function assertNever(x: never): never {
