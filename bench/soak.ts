@@ -42,6 +42,9 @@ const targetEps = ratedEps * factor;
 // Overrides the config's runtime.batch_max (records per sink write; larger batches mean fewer
 // DuckDB transactions — see bench/pipeline/throughput.ts --batch-max).
 const batchMaxArg = process.argv.includes('--batch-max') ? arg('batch-max', 1000) : undefined;
+// Overrides the embedded store's DuckDB memory cap (memory_limit_mb): a low cap shows within
+// minutes that RSS levels off where the cache is full.
+const memoryLimitArg = process.argv.includes('--memory-limit-mb') ? arg('memory-limit-mb', 1024) : undefined;
 const configFile = join(ROOT, 'examples/plant.yaml');
 const outFile = join(ROOT, 'data/bench/soak.json');
 
@@ -145,6 +148,8 @@ async function main(): Promise<void> {
   for (const s of config.sinks) {
     if (s.type === 'console') continue; // a terminal is not what is being soaked
     const t = sinkTypes[s.type]!;
+    if (s.type === 'embedded_store' && memoryLimitArg !== undefined)
+      s.options = { ...s.options, memory_limit_mb: Math.round(memoryLimitArg) };
     sinks.push(
       await t.create(s.id, s.options, {
         logger,
