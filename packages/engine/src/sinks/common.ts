@@ -9,7 +9,7 @@
 import type { Static, TObject } from '@sinclair/typebox';
 import type { Registry } from 'prom-client';
 import { Value } from '@sinclair/typebox/value';
-import type { ComponentContext, Sink, SinkRecord } from '../runtime/types.ts';
+import type { ComponentContext, DeadLetter, Sink, SinkRecord } from '../runtime/types.ts';
 
 export type SinkErrorCode =
   | 'E_SINK_PARAMS'
@@ -36,6 +36,28 @@ export type SinkDeps = Pick<ComponentContext, 'logger'> &
     /** Prometheus registry for a sink's own gauges (the outbox's `retimuad_outbox_*`). */
     metricsRegistry?: Registry;
   };
+
+/**
+ * A sink's dead-letter writer: stamps each record with the time and a per-sink sequence
+ * (`<sink>-<ms>-<n>`, unique even within one millisecond) and caps the raw text at 8 KiB.
+ */
+export function deadLetterWriter(
+  id: string,
+  deps: { clock?: ComponentContext['clock']; onDeadLetter?: (dl: DeadLetter) => void | Promise<void> },
+): (where: string, reason: string, raw: string) => Promise<void> {
+  let seq = 0;
+  return async (where, reason, raw) => {
+    const now = deps.clock?.now() ?? Date.now();
+    await deps.onDeadLetter?.({
+      id: `${id}-${now}-${seq++}`,
+      time: now,
+      component: id,
+      where,
+      reason,
+      raw: raw.slice(0, 8192),
+    });
+  };
+}
 
 export function resolveSinkParams<P extends TObject>(sinkType: string, schema: P, raw: unknown): Static<P> {
   const withDefaults = Value.Default(schema, Value.Clone(raw ?? {}));

@@ -29,7 +29,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { DeadLetter, Sink, SinkRecord, SinkRecordType } from '../../runtime/types.ts';
-import { resolveSinkParams, trackedWrites, type SinkDeps } from '../common.ts';
+import { deadLetterWriter, resolveSinkParams, trackedWrites, type SinkDeps } from '../common.ts';
 import { OutboxParamProps, openOutbox, outboxWriter, type OutboxStats } from '../outbox.ts';
 import { backoffDelay, describeFetchError, readSecret, retryableStatus, sleep } from '../influxdb/retry.ts';
 import { toEsDoc, type EsDoc } from './documents.ts';
@@ -169,7 +169,7 @@ export async function createElasticsearchSink(raw: unknown, deps: EsSinkDeps): P
   const closing = new AbortController();
   const signal = deps.signal ? AbortSignal.any([deps.signal, closing.signal]) : closing.signal;
   const counts = { indexed: 0, rejected: 0, conflicts: 0, requests: 0, retries: 0 };
-  let dlSeq = 0;
+  const writeDeadLetter = deadLetterWriter(id, deps);
 
   /** One request with retries on network errors, 408/429/5xx; returns the parsed JSON body. */
   async function request(method: string, path: string, body: string, what: string): Promise<unknown> {
@@ -250,16 +250,8 @@ export async function createElasticsearchSink(raw: unknown, deps: EsSinkDeps): P
   async function deadLetter(d: EsDoc, reason: string): Promise<void> {
     counts.rejected++;
     deps.metrics?.discarded('rejected_by_store');
-    const now = deps.clock?.now() ?? Date.now();
     log.warn({ index: d.index, docId: d.id, reason }, 'elasticsearch refused a document; dead-lettered');
-    await deps.onDeadLetter?.({
-      id: `${id}-${now}-${dlSeq++}`,
-      time: now,
-      component: id,
-      where: `elasticsearch ${d.index}/${d.id}`,
-      reason,
-      raw: JSON.stringify(d.doc).slice(0, 8192),
-    });
+    await writeDeadLetter(`elasticsearch ${d.index}/${d.id}`, reason, JSON.stringify(d.doc));
   }
 
   function action(d: EsDoc): string {
@@ -384,16 +376,8 @@ export async function createElasticsearchSink(raw: unknown, deps: EsSinkDeps): P
         deliverMaxEvents: 5000,
         abortDelivery: () => closing.abort(),
         onDeadLetter: async (docs, reason) => {
-          const now = deps.clock?.now() ?? Date.now();
           for (const d of docs)
-            await deps.onDeadLetter?.({
-              id: `${id}-${now}-${dlSeq++}`,
-              time: now,
-              component: id,
-              where: `elasticsearch outbox ${spillDir} ${d.index}/${d.id}`,
-              reason,
-              raw: JSON.stringify(d.doc).slice(0, 8192),
-            });
+            await writeDeadLetter(`elasticsearch outbox ${spillDir} ${d.index}/${d.id}`, reason, JSON.stringify(d.doc));
         },
         ...(deps.metrics !== undefined ? { metrics: deps.metrics } : {}),
         ...(deps.metricsRegistry !== undefined ? { registry: deps.metricsRegistry } : {}),

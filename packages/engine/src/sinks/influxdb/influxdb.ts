@@ -33,7 +33,7 @@
 import { gzipSync } from 'node:zlib';
 import { Type, type Static } from '@sinclair/typebox';
 import type { DeadLetter, Sink, SinkRecord, SinkRecordType } from '../../runtime/types.ts';
-import { resolveSinkParams, trackedWrites, type SinkDeps } from '../common.ts';
+import { deadLetterWriter, resolveSinkParams, trackedWrites, type SinkDeps } from '../common.ts';
 import { OutboxParamProps, openOutbox, outboxWriter, type OutboxStats } from '../outbox.ts';
 import { keepAliveClient } from './http.ts';
 import { recordToLine } from './line-protocol.ts';
@@ -180,7 +180,7 @@ export async function createInfluxSink(raw: unknown, deps: InfluxSinkDeps): Prom
   // One kept-alive connection per request in flight (fetch cost ~4× the client CPU per request).
   const client = keepAliveClient(params.concurrency);
   closing.signal.addEventListener('abort', () => client.close(), { once: true });
-  let dlSeq = 0;
+  const writeDeadLetter = deadLetterWriter(id, deps);
 
   if (params.api === 'v1' && params.create_database) {
     try {
@@ -211,16 +211,8 @@ export async function createInfluxSink(raw: unknown, deps: InfluxSinkDeps): Prom
   async function deadLetter(line: string, reason: string): Promise<void> {
     counts.rejected++;
     deps.metrics?.discarded('rejected_by_store');
-    const now = deps.clock?.now() ?? Date.now();
     log.warn({ reason, line: line.slice(0, 300) }, 'influxdb refused a line; dead-lettered');
-    await deps.onDeadLetter?.({
-      id: `${id}-${now}-${dlSeq++}`,
-      time: now,
-      component: id,
-      where: `influxdb ${writeUrl}`,
-      reason,
-      raw: line.slice(0, 8192),
-    });
+    await writeDeadLetter(`influxdb ${writeUrl}`, reason, line);
   }
 
   /** One POST with retries; returns undefined on success, or the 400/413 problem for the caller to bisect. */
@@ -341,16 +333,7 @@ export async function createInfluxSink(raw: unknown, deps: InfluxSinkDeps): Prom
         deliver: writeLines,
         abortDelivery: () => closing.abort(),
         onDeadLetter: async (lines, reason) => {
-          const now = deps.clock?.now() ?? Date.now();
-          for (const line of lines)
-            await deps.onDeadLetter?.({
-              id: `${id}-${now}-${dlSeq++}`,
-              time: now,
-              component: id,
-              where: `influxdb outbox ${params.spill_dir ?? ''}`,
-              reason,
-              raw: line.slice(0, 8192),
-            });
+          for (const line of lines) await writeDeadLetter(`influxdb outbox ${params.spill_dir ?? ''}`, reason, line);
         },
         chunkMaxEvents: Math.min(params.batch_size, params.buffer_max_events),
         // One delivery fills `concurrency` requests of batch_size lines.

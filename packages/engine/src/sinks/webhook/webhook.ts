@@ -25,7 +25,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { Incident, Severity } from '../../../../core/src/schema/events.ts';
 import type { DeadLetter, Sink, SinkRecordType } from '../../runtime/types.ts';
-import { SinkError, resolveSinkParams, type SinkDeps } from '../common.ts';
+import { deadLetterWriter, SinkError, resolveSinkParams, type SinkDeps } from '../common.ts';
 import { OutboxParamProps, openOutbox, type Outbox, type OutboxStats } from '../outbox.ts';
 
 export const WebhookSinkParams = Type.Object(
@@ -313,19 +313,11 @@ export function createWebhookSink(raw: unknown, deps: WebhookSinkDeps): WebhookS
     return latest;
   }
 
-  let dlSeq = 0;
+  const writeDeadLetter = deadLetterWriter(id, deps);
   async function deadLetter(inc: Incident, reason: string): Promise<void> {
     deps.metrics?.discarded('rejected_by_receiver');
-    const now = deps.clock?.now() ?? Date.now();
     log.error({ incident: inc.id, revision: inc.revision, reason }, 'webhook incident dead-lettered');
-    await deps.onDeadLetter?.({
-      id: `${id}-${now}-${dlSeq++}`,
-      time: now,
-      component: id,
-      where: `webhook ${params.url}`,
-      reason,
-      raw: JSON.stringify(inc).slice(0, 8192),
-    });
+    await writeDeadLetter(`webhook ${params.url}`, reason, JSON.stringify(inc));
   }
 
   if (params.spill_dir !== undefined) {
